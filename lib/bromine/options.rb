@@ -1,0 +1,259 @@
+# frozen_string_literal: true
+
+require "uri"
+
+module Bromine
+  # Command-line parsing and validation of the server's options (SPEC §1).
+  #
+  # The same validation serves `exe/bromine`, `Bromine.run(app, **options)` and the Rack handlers,
+  # so a bad value is refused the same way whichever door it came in by.
+  module Options
+    # A bad option or value. The message is one line, without the "bromine: " prefix.
+    class Error < ArgumentError; end
+
+    KIB = 1024
+    MIB = 1024 * KIB
+    GIB = 1024 * MIB
+
+    DEFAULTS = {
+      port: 3000,
+      bind: "127.0.0.1",
+      public: nil,
+      threads: 3,
+      workers: 1,
+      max_body: 50 * MIB,
+      max_headers: 32 * KIB,
+      max_message: 1 * MIB,
+      keep_alive: 40,
+      ping: 40,
+      shutdown_timeout: 10,
+      log: false,
+      redis: nil
+    }.freeze
+
+    BYTE_SUFFIXES = { "" => 1, "k" => KIB, "m" => MIB, "g" => GIB }.freeze
+
+    # Command-line spellings: key => [long form, short or Iodine-style form, kind of value].
+    FLAGS = {
+      port: ["--port", "-p", :port],
+      bind: ["--bind", "-b", :bind],
+      public: ["--public", "-www", :directory],
+      threads: ["--threads", "-t", :positive_integer],
+      workers: ["--workers", "-w", :worker_count],
+      max_body: ["--max-body", nil, :bytes],
+      max_headers: ["--max-headers", nil, :bytes],
+      max_message: ["--max-message", nil, :bytes],
+      keep_alive: ["--keep-alive", nil, :positive_seconds],
+      ping: ["--ping", nil, :positive_seconds],
+      shutdown_timeout: ["--shutdown-timeout", nil, :seconds],
+      log: ["--log", "-v", :flag],
+      redis: ["--redis", nil, :redis_url],
+      help: ["--help", "-h", :command],
+      version: ["--version", nil, :command]
+    }.freeze
+
+    EXPECTED = {
+      port: "an integer from 0 to 65535",
+      bind: "an IP address, a host name or unix:/path",
+      directory: "an existing directory",
+      positive_integer: "an integer of at least 1",
+      worker_count: "an integer of at least 0 (0 = one per CPU core)",
+      bytes: "a positive number of bytes, optionally with a K, M or G suffix",
+      positive_seconds: "a number of seconds above 0",
+      seconds: "a number of seconds, 0 or more",
+      flag: "true or false",
+      redis_url: "a redis://, rediss:// or unix:// URL"
+    }.freeze
+
+    # Features whose options are accepted now but which later versions implement. Each entry says,
+    # for a value differing from the default, what happens instead. Remove an entry when its feature
+    # lands (and, for :workers, the process count in Server#process_count).
+    PENDING = {
+      public: "static files are not served yet in this version; every request goes to the app",
+      workers: "forked workers are not implemented yet; running in one process",
+      max_message: "WebSockets are not implemented yet in this version; ignored",
+      ping: "WebSockets are not implemented yet in this version; ignored",
+      redis: "pub/sub is not implemented yet in this version; ignored"
+    }.freeze
+
+    # The outcome of parsing a command line: what to do, the options given and the config.ru path.
+    Parsed = Struct.new(:command, :options, :config_path, keyword_init: true)
+
+    OPTION_BY_SPELLING = FLAGS.each_with_object({}) do |(key, (long, short, _kind)), index|
+      index[long] = key
+      index[short] = key if short
+    end.freeze
+    private_constant :OPTION_BY_SPELLING
+
+    class << self
+      # Parses command-line arguments. Returns a Parsed whose command is :run, :help or :version.
+      # Only the options present in argv are in Parsed#options (use .validate to fill in defaults).
+      # Raises Options::Error for an unknown option, a missing value, a bad value or a stray argument.
+      def parse(argv)
+        options = {}
+        config_path = nil
+        args = argv.dup
+        until args.empty?
+          arg = args.shift
+          if arg == "--"
+            args.each { |rest| config_path = positional(rest, config_path) }
+            break
+          end
+          unless arg.start_with?("-") && arg != "-"
+            config_path = positional(arg, config_path)
+            next
+          end
+
+          spelling, inline_value = arg.start_with?("--") ? arg.split("=", 2) : [arg, nil]
+          key = OPTION_BY_SPELLING[spelling]
+          raise Error, "unknown option: #{arg}" unless key
+
+          kind = FLAGS.fetch(key)[2]
+          case kind
+          when :command
+            raise Error, "#{spelling} takes no value" if inline_value
+            return Parsed.new(command: key, options: options, config_path: config_path)
+          when :flag
+            raise Error, "#{spelling} takes no value" if inline_value
+            options[key] = true
+          else
+            value = inline_value
+            value = args.shift if value.nil?
+            raise Error, "missing value for #{spelling}" if value.nil?
+            options[key] = convert(kind, value, spelling)
+          end
+        end
+        Parsed.new(command: :run, options: options, config_path: config_path)
+      end
+
+      # Checks options given as Ruby values (Bromine.run, the Rack handlers, or .parse's result),
+      # fills in defaults (the port from env["PORT"] when set) and returns a frozen Hash.
+      # Strings are accepted where the command line would accept them ("8080" for port:).
+      def validate(options, env = ENV)
+        unknown = options.keys - DEFAULTS.keys
+        raise Error, "unknown option: #{unknown.first.inspect}" unless unknown.empty?
+
+        result = DEFAULTS.dup
+        if !options.key?(:port) && env["PORT"] && !env["PORT"].empty?
+          result[:port] = convert(:port, env["PORT"], "$PORT")
+        end
+        options.each do |key, value|
+          kind = FLAGS.fetch(key)[2]
+          result[key] = value.nil? ? DEFAULTS[key] : convert(kind, value, key.to_s)
+        end
+        result.freeze
+      end
+
+      # One warning line (without "bromine: ") per option whose feature is not available yet.
+      def pending_warnings(options)
+        PENDING.filter_map do |key, message|
+          next if options[key] == DEFAULTS[key]
+
+          value = options[key] == true ? "" : " #{options[key]}"
+          "#{FLAGS.fetch(key)[0]}#{value}: #{message}"
+        end
+      end
+
+      private
+
+      def positional(arg, config_path)
+        raise Error, "unexpected argument: #{arg.inspect} (only one config file may be given)" if config_path
+
+        arg
+      end
+
+      # Converts a command-line String (or a Ruby value) to the option's type, or raises Error
+      # naming the option the way the user spelled it.
+      def convert(kind, value, name)
+        converted = send(:"convert_#{kind}", value)
+        return converted unless converted.nil?
+
+        raise Error, "invalid value for #{name}: #{value.inspect} (expected #{EXPECTED.fetch(kind)})"
+      end
+
+      def convert_port(value)
+        port = integer(value)
+        port if port&.between?(0, 65_535)
+      end
+
+      def convert_bind(value)
+        return unless value.is_a?(String)
+        return value if value.start_with?("unix:") && value.length > "unix:".length
+        return if value.start_with?("unix:") || value.empty? || value.match?(/[\s\/]/)
+
+        value
+      end
+
+      def convert_directory(value)
+        return unless value.is_a?(String) && !value.empty?
+
+        value if File.directory?(value)
+      end
+
+      def convert_positive_integer(value)
+        number = integer(value)
+        number if number && number >= 1
+      end
+
+      def convert_worker_count(value)
+        number = integer(value)
+        number if number && number >= 0
+      end
+
+      def convert_bytes(value)
+        return value if value.is_a?(Integer) && value >= 1
+        return unless value.is_a?(String)
+
+        match = /\A\s*(\d+)\s*([kmg]?)\s*\z/i.match(value)
+        return unless match
+
+        bytes = Integer(match[1], 10) * BYTE_SUFFIXES.fetch(match[2].downcase)
+        bytes if bytes >= 1
+      end
+
+      def convert_positive_seconds(value)
+        seconds = number(value)
+        seconds if seconds&.positive?
+      end
+
+      def convert_seconds(value)
+        seconds = number(value)
+        seconds if seconds && seconds >= 0
+      end
+
+      def convert_flag(value)
+        case value
+        when true, "true", "1", "yes" then true
+        when false, "false", "0", "no" then false
+        end
+      end
+
+      def convert_redis_url(value)
+        return unless value.is_a?(String)
+
+        uri = URI.parse(value)
+        value if %w[redis rediss unix].include?(uri.scheme) && (uri.host || uri.path).to_s != ""
+      rescue URI::InvalidURIError
+        nil
+      end
+
+      def integer(value)
+        case value
+        when Integer then value
+        when String then value.match?(/\A\s*[-+]?\d+\s*\z/) ? Integer(value.strip, 10) : nil
+        end
+      end
+
+      def number(value)
+        case value
+        when Integer then value
+        when Float then value.finite? ? value : nil
+        when String
+          return unless value.match?(/\A\s*[-+]?(\d+(\.\d+)?|\.\d+)\s*\z/)
+
+          value.include?(".") ? Float(value) : Integer(value.strip, 10)
+        end
+      end
+    end
+  end
+end
