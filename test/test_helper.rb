@@ -58,12 +58,22 @@ module BromineTest
       @server = start_server(self.class.server_app, *self.class.server_args) if self.class.server_app
     end
 
+    # Closes the test's sockets, then stops its servers. A server that died during the test, or
+    # does not exit with status 0 on TERM once idle, fails a test that otherwise passed.
     def teardown
       @sockets.each { |socket| socket.is_a?(Net::HTTP) ? finish_http(socket) : socket.close }
+      died = @servers.reject { |server| server.alive? || server.exit_status }
       @servers.each(&:stop)
-      return if passed? || @servers.empty?
+      unless passed?
+        @servers.each { |server| warn "\n#{self.class}##{name}: output of server #{server.pid}\n#{server.output}" }
+        return
+      end
 
-      @servers.each { |server| warn "\n#{self.class}##{name}: output of `#{server.pid}`\n#{server.output}" }
+      died.each { |server| flunk "server #{server.pid} exited during the test: #{server.exit_status.inspect}\n#{server.output}" }
+      @servers.each do |server|
+        assert server.exit_status.success?,
+               "server #{server.pid} did not exit cleanly on TERM: #{server.exit_status.inspect}\n#{server.output}"
+      end
     end
 
     # Starts a server on a free port with the given app and options and waits for its listen line.
