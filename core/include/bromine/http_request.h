@@ -1,0 +1,81 @@
+// One parsed HTTP/1.x request, owning its bytes: method, target, headers and body.
+#pragma once
+
+#include "bromine/request_body.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bromine {
+
+// Facts about a request that decide how its response is framed.
+struct RequestInfo {
+  bool head = false;      // HEAD: the response has no body bytes
+  uint8_t minor = 1;      // HTTP/1.minor
+  bool keep_alive = true; // the client allows the connection to stay open
+};
+
+// Built by the parser on the loop thread, then moved to whichever thread handles it; not shared.
+class HttpRequest {
+public:
+  struct Slice {
+    uint32_t offset = 0;
+    uint32_t length = 0;
+  };
+  struct HeaderSlices {
+    Slice name;
+    Slice value;
+  };
+
+  std::string_view method() const { return view(method_); }
+  // The request target as sent: path and query, e.g. "/a/b?x=1".
+  std::string_view target() const { return view(target_); }
+  std::string_view path() const;
+  std::string_view query() const;
+  uint8_t version_major() const { return major_; }
+  uint8_t version_minor() const { return minor_; }
+
+  size_t header_count() const { return headers_.size(); }
+  std::string_view header_name(size_t i) const { return view(headers_[i].name); }
+  std::string_view header_value(size_t i) const { return view(headers_[i].value); }
+  // The first header named `name` (ASCII case-insensitive), or an empty view.
+  std::string_view header(std::string_view name) const;
+
+  const RequestInfo& info() const { return info_; }
+  bool is_head() const { return info_.head; }
+  bool keep_alive() const { return info_.keep_alive; }
+  // The client asked to switch protocols (Connection: upgrade + Upgrade: ...).
+  bool wants_upgrade() const { return upgrade_; }
+
+  RequestBody& body() { return body_; }
+  const RequestBody& body() const { return body_; }
+
+  // The peer's address as text ("127.0.0.1", "::1"), set by the connection.
+  const std::string& remote_address() const { return remote_address_; }
+
+private:
+  friend class HttpRequestParser;
+  friend class HttpConnection;
+
+  std::string_view view(Slice s) const {
+    return std::string_view(storage_).substr(s.offset, s.length);
+  }
+
+  std::string storage_;
+  Slice method_;
+  Slice target_;
+  std::vector<HeaderSlices> headers_;
+  uint8_t major_ = 1;
+  uint8_t minor_ = 1;
+  bool upgrade_ = false;
+  RequestInfo info_;
+  RequestBody body_;
+  std::string remote_address_;
+};
+
+// ASCII case-insensitive comparison, for header names and tokens.
+bool iequals(std::string_view a, std::string_view b);
+
+} // namespace bromine

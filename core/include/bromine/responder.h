@@ -1,0 +1,57 @@
+// A handle for answering one request, usable from any thread.
+#pragma once
+
+#include "bromine/unique_fd.h"
+
+#include <cstdint>
+#include <string>
+
+namespace bromine {
+
+class ServerCore;
+
+// Handed out with each request. Output is queued in the connection's write queue on the loop
+// thread, in call order. Every method may be called from any thread; calls for one request must
+// not overlap. A Responder that is dropped without end() or hijacked() ends the response and
+// closes the connection.
+class Responder {
+public:
+  Responder() = default;
+  Responder(ServerCore* server, uint64_t connection_id, int fd);
+  Responder(Responder&& other) noexcept;
+  Responder& operator=(Responder&& other) noexcept;
+  Responder(const Responder&) = delete;
+  Responder& operator=(const Responder&) = delete;
+  ~Responder();
+
+  // Queues bytes (head or body, already framed).
+  void write(std::string bytes);
+  // Queues `length` bytes of `file` from `offset`, sent with sendfile(2).
+  void write_file(UniqueFd file, uint64_t offset, uint64_t length);
+  // Ends the response. `status` and `body_bytes` feed the access log. With keep_alive false the
+  // connection closes once everything queued is sent.
+  void end(bool keep_alive, int status, uint64_t body_bytes);
+  // write() and end() in one hop to the loop thread: the usual way to send a whole response.
+  void respond(std::string bytes, bool keep_alive, int status, uint64_t body_bytes);
+
+  // Blocks the calling thread (never the loop thread) until fewer than `limit` bytes are queued
+  // for this connection. Returns false if the connection is gone.
+  bool wait_until_drained(uint64_t limit);
+
+  // A duplicate of the socket, for rack.hijack. Valid to call until end() or hijacked().
+  UniqueFd duplicate_socket() const;
+  // The app took the socket: the server forgets the connection without touching the socket,
+  // after sending what was queued before.
+  void hijacked();
+
+  explicit operator bool() const { return server_ != nullptr; }
+
+private:
+  void release();
+
+  ServerCore* server_ = nullptr;
+  uint64_t connection_id_ = 0;
+  int fd_ = -1;
+};
+
+} // namespace bromine

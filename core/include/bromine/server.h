@@ -1,0 +1,70 @@
+// An HTTP/1.1 server: listeners, connections and one event loop, embeddable by any C++ program.
+#pragma once
+
+#include "bromine/event_loop.h"
+#include "bromine/http_request.h"
+#include "bromine/responder.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace bromine {
+
+struct ServerOptions {
+  uint64_t max_header_bytes = 32 * 1024;
+  uint64_t max_body_bytes = 50ull << 20;
+  uint64_t body_spool_threshold = 64 * 1024;
+  // Idle time allowed between requests on a keep-alive connection.
+  std::chrono::milliseconds keep_alive_timeout{40'000};
+  // Time allowed for a request's header section, and for each pause while its body or the
+  // response is moving; slow clients are cut off after it.
+  std::chrono::milliseconds request_timeout{20'000};
+  std::chrono::milliseconds shutdown_timeout{10'000};
+  // One Common Log Format line per response on stdout.
+  bool access_log = false;
+  int listen_backlog = 1024;
+};
+
+// Called on the loop thread for each complete request. The handler answers through the Responder
+// now or later, from any thread; the connection reads no further request until it has ended.
+using RequestHandler = std::function<void(HttpRequest&& request, Responder&& responder)>;
+
+class Server {
+public:
+  explicit Server(ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Listens on host:port (port 0 picks a free one) and returns the bound port. Before run().
+  // Throws std::system_error.
+  uint16_t listen_tcp(const std::string& host, uint16_t port);
+  // Listens on a Unix socket path, replacing a stale socket file. Before run().
+  void listen_unix(const std::string& path);
+
+  // Sets the request handler. Before run().
+  void on_request(RequestHandler handler);
+  // Runs after each batch of events on the loop thread (to batch wake-ups of worker threads).
+  void after_batch(std::function<void()> hook);
+  // Called once on the loop thread when a graceful stop begins (to wake worker threads, say).
+  void on_stopping(std::function<void()> hook);
+
+  // Runs the event loop on the calling thread until the server has stopped.
+  void run();
+  // Stops accepting, lets requests in flight finish and their responses flush, closes idle
+  // connections, then returns from run() (forcing after shutdown_timeout). Any thread.
+  void stop_gracefully();
+  // Closes everything and returns from run() as soon as possible. Any thread.
+  void stop_now();
+
+  EventLoop& loop();
+
+private:
+  std::unique_ptr<ServerCore> core_;
+};
+
+} // namespace bromine

@@ -1,0 +1,308 @@
+// HttpConnection: the HTTP/1.1 state machine of one socket.
+#include "http_connection.h"
+
+#include "bromine/response_head.h"
+#include "server_core.h"
+
+#include <cerrno>
+#include <sys/socket.h>
+
+namespace bromine {
+
+namespace {
+
+constexpr uint32_t kWatchedEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+constexpr auto kLingerTime = std::chrono::seconds(2);
+
+} // namespace
+
+HttpConnection::HttpConnection(ServerCore& server, uint64_t id, UniqueFd socket, std::string peer)
+    : server_(server), id_(id), socket_(std::move(socket)), peer_(std::move(peer)),
+      parser_(server.limits) {}
+
+HttpConnection::~HttpConnection() {
+  notify_drain_waiters();
+}
+
+void HttpConnection::start() {
+  server_.loop.watch(socket_.get(), kWatchedEvents, this);
+  // A new connection must send its first request within the request timeout.
+  deadline_ = server_.loop.now() + server_.options.request_timeout;
+  input_maybe_pending_ = true;
+  read_input();
+}
+
+void HttpConnection::on_io(uint32_t events) {
+  if (state_ == State::Closed) return;
+  if (events & (EPOLLERR | EPOLLHUP)) {
+    if (state_ == State::Dispatched) {
+      peer_gone_ = true; // keep the socket until the app has answered
+    } else {
+      close();
+    }
+    return;
+  }
+  if (events & EPOLLOUT) flush();
+  if (events & (EPOLLIN | EPOLLRDHUP)) {
+    input_maybe_pending_ = true;
+    if (state_ == State::Reading) {
+      read_input();
+    } else if (state_ == State::Lingering) {
+      linger_read();
+    }
+  }
+}
+
+void HttpConnection::read_input() {
+  std::span<char> buffer = server_.read_buffer();
+  while (state_ == State::Reading && input_maybe_pending_) {
+    ssize_t n = ::read(socket_.get(), buffer.data(), buffer.size());
+    if (n > 0) {
+      // A short read drained the socket; more data will raise a new edge.
+      input_maybe_pending_ = static_cast<size_t>(n) == buffer.size();
+      process_input(std::string_view(buffer.data(), static_cast<size_t>(n)));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      input_maybe_pending_ = false;
+      return;
+    }
+    // The peer closed (or the socket failed): finish sending what is queued, then close.
+    peer_gone_ = true;
+    if (out_.empty()) {
+      close();
+    } else {
+      state_ = State::Closing;
+    }
+    return;
+  }
+}
+
+void HttpConnection::process_input(std::string_view data) {
+  processing_input_ = true;
+  while (!data.empty() && state_ == State::Reading) {
+    HttpRequestParser::Result result = parser_.feed(data);
+    data.remove_prefix(result.consumed);
+    if (parser_.take_continue_request()) {
+      out_.push("HTTP/1.1 100 Continue\r\n\r\n");
+      flush();
+    }
+    if (result.status == HttpRequestParser::Status::Error) {
+      processing_input_ = false;
+      fail(parser_.error_status());
+      return;
+    }
+    if (result.status == HttpRequestParser::Status::Complete) {
+      dispatch(parser_.take_request());
+      continue;
+    }
+    // NeedMore: the header section must arrive within the request timeout from its first byte;
+    // a body only has to keep moving.
+    auto phase = parser_.phase();
+    if (phase == HttpRequestParser::Phase::Headers && !header_deadline_set_) {
+      header_deadline_set_ = true;
+      deadline_ = server_.loop.now() + server_.options.request_timeout;
+    } else if (phase == HttpRequestParser::Phase::Body) {
+      deadline_ = server_.loop.now() + server_.options.request_timeout;
+    }
+  }
+  processing_input_ = false;
+  if (!data.empty() && state_ == State::Dispatched) unread_.append(data);
+}
+
+void HttpConnection::dispatch(HttpRequest&& request) {
+  state_ = State::Dispatched;
+  header_deadline_set_ = false;
+  upgrade_requested_ = request.wants_upgrade();
+  request.remote_address_ = peer_;
+  if (server_.options.access_log) {
+    request_line_.assign(request.method());
+    request_line_.push_back(' ');
+    request_line_.append(request.target());
+    request_line_.append(request.version_minor() == 0 ? " HTTP/1.0" : " HTTP/1.1");
+  }
+  server_.handler(std::move(request), Responder(&server_, id_, socket_.get()));
+}
+
+void HttpConnection::queue(std::string bytes) {
+  if (state_ == State::Closed || state_ == State::Lingering) return;
+  out_.push(std::move(bytes));
+  flush();
+}
+
+void HttpConnection::queue_file(UniqueFd file, uint64_t offset, uint64_t length) {
+  if (state_ == State::Closed || state_ == State::Lingering) return;
+  out_.push_file(std::move(file), offset, length);
+  flush();
+}
+
+void HttpConnection::end_response(bool keep_alive, int status, uint64_t body_bytes) {
+  if (state_ != State::Dispatched) return;
+  if (server_.options.access_log) {
+    server_.access_log.record(peer_, request_line_, status, body_bytes);
+  }
+  // A request that asked to switch protocols and was answered normally ends the connection: the
+  // client may already be sending bytes of the other protocol.
+  if (!keep_alive || upgrade_requested_ || peer_gone_ || shutting_down_) {
+    state_ = State::Closing;
+    flush();
+    return;
+  }
+  state_ = State::Reading;
+  deadline_ = server_.loop.now() + server_.options.keep_alive_timeout;
+  if (!processing_input_) resume_after_response();
+}
+
+void HttpConnection::resume_after_response() {
+  if (!unread_.empty()) {
+    std::string pending = std::move(unread_);
+    unread_.clear();
+    process_input(pending);
+  }
+  if (state_ == State::Reading) read_input();
+}
+
+void HttpConnection::hijacked() {
+  if (state_ == State::Closed) return;
+  // The app owns a duplicate of the socket now: forget ours without shutting the socket down.
+  server_.loop.unwatch(socket_.get());
+  socket_.reset();
+  out_.clear();
+  state_ = State::Closed;
+  notify_drain_waiters();
+  server_.retire(*this);
+}
+
+void HttpConnection::fail(int status) {
+  if (server_.options.access_log) {
+    server_.access_log.record(peer_, "-", status, 0);
+  }
+  out_.push(error_response(status));
+  state_ = State::Closing;
+  flush();
+}
+
+void HttpConnection::flush() {
+  if (state_ == State::Closed || state_ == State::Lingering) return;
+  if (!out_.empty()) {
+    uint64_t before = out_.sent_bytes();
+    WriteQueue::Result result = out_.flush(socket_.get());
+    if (result == WriteQueue::Result::Failed) {
+      peer_gone_ = true;
+      out_.clear();
+      if (state_ != State::Dispatched) {
+        close();
+        return;
+      }
+    }
+    if (out_.sent_bytes() != before) {
+      write_deadline_ = server_.loop.now() + server_.options.request_timeout;
+    }
+    if (!drain_waiters_.empty()) notify_drain_waiters();
+  }
+  if (out_.empty() && state_ == State::Closing) finish_closing();
+}
+
+// Everything is sent: shut our side and wait briefly for the peer to close, so unread request
+// bytes don't turn our close into a reset that destroys the response in flight.
+void HttpConnection::finish_closing() {
+  if (peer_gone_) {
+    close();
+    return;
+  }
+  ::shutdown(socket_.get(), SHUT_WR);
+  state_ = State::Lingering;
+  deadline_ = server_.loop.now() + kLingerTime;
+  input_maybe_pending_ = true;
+  linger_read();
+}
+
+void HttpConnection::linger_read() {
+  std::span<char> buffer = server_.read_buffer();
+  for (;;) {
+    ssize_t n = ::read(socket_.get(), buffer.data(), buffer.size());
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    close();
+    return;
+  }
+}
+
+void HttpConnection::wait_for_drain(std::shared_ptr<DrainWaiter> waiter, uint64_t limit) {
+  if (state_ == State::Closed || peer_gone_) {
+    waiter->finish(false);
+  } else if (out_.pending_bytes() < limit) {
+    waiter->finish(true);
+  } else {
+    drain_waiters_.emplace_back(limit, std::move(waiter));
+  }
+}
+
+void HttpConnection::notify_drain_waiters() {
+  bool open = state_ != State::Closed && !peer_gone_;
+  auto it = drain_waiters_.begin();
+  while (it != drain_waiters_.end()) {
+    if (!open || out_.pending_bytes() < it->first) {
+      it->second->finish(open);
+      it = drain_waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void HttpConnection::check_timeout(EventLoop::Clock::time_point now) {
+  switch (state_) {
+  case State::Dispatched:
+  case State::Closed:
+    return; // the app's time is its own
+  case State::Reading:
+  case State::Closing:
+    if (!out_.empty()) {
+      if (now >= write_deadline_) close(); // the reader stopped reading
+      return;
+    }
+    if (now >= deadline_) close();
+    return;
+  case State::Lingering:
+    if (now >= deadline_) close();
+    return;
+  }
+}
+
+void HttpConnection::begin_shutdown() {
+  shutting_down_ = true;
+  if (state_ == State::Reading && parser_.phase() == HttpRequestParser::Phase::Idle &&
+      out_.empty()) {
+    close();
+  }
+}
+
+void HttpConnection::force_close() {
+  if (state_ == State::Dispatched) {
+    // The app may still dup this descriptor for a hijack: end the socket, keep the number.
+    ::shutdown(socket_.get(), SHUT_RDWR);
+    peer_gone_ = true;
+    out_.clear();
+    return;
+  }
+  close();
+}
+
+void HttpConnection::close() {
+  if (state_ == State::Closed) return;
+  if (state_ == State::Dispatched) {
+    force_close();
+    return;
+  }
+  server_.loop.unwatch(socket_.get());
+  socket_.reset();
+  out_.clear();
+  state_ = State::Closed;
+  notify_drain_waiters();
+  server_.retire(*this);
+}
+
+} // namespace bromine

@@ -1,0 +1,87 @@
+// One client connection speaking HTTP/1.1: reads and parses requests, hands each to the app, and
+// writes responses in request order.
+#pragma once
+
+#include "bromine/event_loop.h"
+#include "bromine/http_request.h"
+#include "bromine/unique_fd.h"
+#include "http_request_parser.h"
+#include "write_queue.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bromine {
+
+class ServerCore;
+struct DrainWaiter;
+
+// Lives on the loop thread; every method is called there.
+class HttpConnection final : public IoHandler {
+public:
+  HttpConnection(ServerCore& server, uint64_t id, UniqueFd socket, std::string peer);
+  ~HttpConnection();
+
+  void start();
+  void on_io(uint32_t events) override;
+
+  // What a Responder asks for, in order.
+  void queue(std::string bytes);
+  void queue_file(UniqueFd file, uint64_t offset, uint64_t length);
+  void end_response(bool keep_alive, int status, uint64_t body_bytes);
+  void hijacked();
+  void wait_for_drain(std::shared_ptr<DrainWaiter> waiter, uint64_t limit);
+
+  // Closes the connection if its deadline has passed.
+  void check_timeout(EventLoop::Clock::time_point now);
+  // The server is stopping: close now if idle, else after the response in progress.
+  void begin_shutdown();
+  // Closes at once (a response in progress is cut).
+  void force_close();
+
+  uint64_t id() const { return id_; }
+  bool closed() const { return state_ == State::Closed; }
+
+private:
+  enum class State {
+    Reading,    // waiting for or parsing a request
+    Dispatched, // a request is with the app; nothing more is read until it is answered
+    Closing,    // sending what is queued, then closing
+    Lingering,  // write side shut; discarding input until the peer closes
+    Closed,
+  };
+
+  void read_input();
+  void process_input(std::string_view data);
+  void resume_after_response();
+  void dispatch(HttpRequest&& request);
+  void fail(int status);
+  void flush();
+  void finish_closing();
+  void linger_read();
+  void close();
+  void notify_drain_waiters();
+
+  ServerCore& server_;
+  uint64_t id_;
+  UniqueFd socket_;
+  std::string peer_;
+  HttpRequestParser parser_;
+  WriteQueue out_;
+  std::string unread_;       // bytes after a dispatched request (pipelining)
+  std::string request_line_; // for the access log
+  EventLoop::Clock::time_point deadline_;
+  EventLoop::Clock::time_point write_deadline_;
+  std::vector<std::pair<uint64_t, std::shared_ptr<DrainWaiter>>> drain_waiters_;
+  State state_ = State::Reading;
+  bool input_maybe_pending_ = false; // the socket may hold bytes not read yet
+  bool header_deadline_set_ = false;
+  bool peer_gone_ = false;
+  bool upgrade_requested_ = false;
+  bool processing_input_ = false;
+  bool shutting_down_ = false;
+};
+
+} // namespace bromine

@@ -1,0 +1,36 @@
+// Accessors of HttpRequest.
+#include "bromine/http_request.h"
+
+namespace bromine {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    unsigned char x = static_cast<unsigned char>(a[i]);
+    unsigned char y = static_cast<unsigned char>(b[i]);
+    if (x == y) continue;
+    if ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z') return false;
+  }
+  return true;
+}
+
+std::string_view HttpRequest::path() const {
+  std::string_view t = target();
+  size_t q = t.find('?');
+  return q == std::string_view::npos ? t : t.substr(0, q);
+}
+
+std::string_view HttpRequest::query() const {
+  std::string_view t = target();
+  size_t q = t.find('?');
+  return q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
+}
+
+std::string_view HttpRequest::header(std::string_view name) const {
+  for (const auto& h : headers_) {
+    if (iequals(view(h.name), name)) return view(h.value);
+  }
+  return {};
+}
+
+} // namespace bromine

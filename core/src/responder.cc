@@ -1,0 +1,97 @@
+// Responder: forwards each call to the connection on the loop thread.
+#include "bromine/responder.h"
+
+#include "http_connection.h"
+#include "server_core.h"
+
+#include <fcntl.h>
+
+namespace bromine {
+
+Responder::Responder(ServerCore* server, uint64_t connection_id, int fd)
+    : server_(server), connection_id_(connection_id), fd_(fd) {}
+
+Responder::Responder(Responder&& other) noexcept
+    : server_(std::exchange(other.server_, nullptr)), connection_id_(other.connection_id_),
+      fd_(other.fd_) {}
+
+Responder& Responder::operator=(Responder&& other) noexcept {
+  if (this != &other) {
+    release();
+    server_ = std::exchange(other.server_, nullptr);
+    connection_id_ = other.connection_id_;
+    fd_ = other.fd_;
+  }
+  return *this;
+}
+
+Responder::~Responder() {
+  release();
+}
+
+// A response nobody finished must not leave the connection waiting forever.
+void Responder::release() {
+  if (!server_) return;
+  server_->with_connection(connection_id_,
+                           [](HttpConnection& c) { c.end_response(false, 500, 0); });
+  server_ = nullptr;
+}
+
+void Responder::write(std::string bytes) {
+  if (!server_) return;
+  server_->with_connection(connection_id_, [bytes = std::move(bytes)](HttpConnection& c) mutable {
+    c.queue(std::move(bytes));
+  });
+}
+
+void Responder::write_file(UniqueFd file, uint64_t offset, uint64_t length) {
+  if (!server_) return;
+  // std::function needs a copyable callable: carry the descriptor as a shared owner.
+  auto shared = std::make_shared<UniqueFd>(std::move(file));
+  server_->with_connection(connection_id_, [shared, offset, length](HttpConnection& c) {
+    c.queue_file(std::move(*shared), offset, length);
+  });
+}
+
+void Responder::end(bool keep_alive, int status, uint64_t body_bytes) {
+  if (!server_) return;
+  server_->with_connection(
+      connection_id_, [=](HttpConnection& c) { c.end_response(keep_alive, status, body_bytes); });
+  server_ = nullptr;
+}
+
+void Responder::respond(std::string bytes, bool keep_alive, int status, uint64_t body_bytes) {
+  if (!server_) return;
+  server_->with_connection(connection_id_, [bytes = std::move(bytes), keep_alive, status,
+                                            body_bytes](HttpConnection& c) mutable {
+    c.queue(std::move(bytes));
+    c.end_response(keep_alive, status, body_bytes);
+  });
+  server_ = nullptr;
+}
+
+bool Responder::wait_until_drained(uint64_t limit) {
+  if (!server_) return false;
+  auto waiter = std::make_shared<DrainWaiter>();
+  server_->with_connection(connection_id_,
+                           [waiter, limit](HttpConnection& c) { c.wait_for_drain(waiter, limit); });
+  std::unique_lock lock(waiter->mutex);
+  // A connection that disappears before the task runs never answers: don't wait forever.
+  if (!waiter->ready.wait_for(lock, std::chrono::seconds(60), [&] { return waiter->done; })) {
+    return false;
+  }
+  return waiter->connection_open;
+}
+
+UniqueFd Responder::duplicate_socket() const {
+  if (!server_ || fd_ < 0) return UniqueFd();
+  return UniqueFd(::fcntl(fd_, F_DUPFD_CLOEXEC, 0));
+}
+
+void Responder::hijacked() {
+  if (!server_) return;
+  server_->with_connection(connection_id_, [](HttpConnection& c) { c.hijacked(); });
+  server_ = nullptr;
+}
+
+} // namespace bromine

@@ -1,0 +1,52 @@
+// Server: the public face of ServerCore.
+#include "bromine/server.h"
+
+#include "server_core.h"
+
+namespace bromine {
+
+Server::Server(ServerOptions options) : core_(std::make_unique<ServerCore>(std::move(options))) {}
+
+Server::~Server() = default;
+
+uint16_t Server::listen_tcp(const std::string& host, uint16_t port) {
+  auto listener = Listener::tcp(core_->loop, host, port, core_->options.listen_backlog,
+                                [core = core_.get()](UniqueFd socket, std::string peer) {
+                                  core->adopt(std::move(socket), std::move(peer));
+                                });
+  uint16_t bound = listener->bound_port();
+  core_->listeners.push_back(std::move(listener));
+  return bound;
+}
+
+void Server::listen_unix(const std::string& path) {
+  core_->listeners.push_back(
+      Listener::unix_socket(core_->loop, path, core_->options.listen_backlog,
+                            [core = core_.get()](UniqueFd socket, std::string peer) {
+                              core->adopt(std::move(socket), std::move(peer));
+                            }));
+}
+
+void Server::on_request(RequestHandler handler) {
+  core_->handler = std::move(handler);
+}
+void Server::after_batch(std::function<void()> hook) {
+  core_->after_batch_hook = std::move(hook);
+}
+void Server::on_stopping(std::function<void()> hook) {
+  core_->stopping_hook = std::move(hook);
+}
+void Server::run() {
+  core_->run();
+}
+void Server::stop_gracefully() {
+  core_->stop_gracefully();
+}
+void Server::stop_now() {
+  core_->stop_now();
+}
+EventLoop& Server::loop() {
+  return core_->loop;
+}
+
+} // namespace bromine

@@ -1,0 +1,105 @@
+// WriteQueue: gathers queued buffers into writev calls and streams files with sendfile.
+#include "write_queue.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
+
+namespace bromine {
+
+namespace {
+
+constexpr int kMaxIovecs = 64;
+constexpr uint64_t kMaxSendfileChunk = 1 << 20;
+
+} // namespace
+
+void WriteQueue::push(std::string bytes) {
+  if (bytes.empty()) return;
+  pending_bytes_ += bytes.size();
+  // Small pieces join the previous buffer, so a response is usually one iovec.
+  if (!items_.empty() && !items_.back().file && bytes.size() < 4096 &&
+      items_.back().bytes.size() < 16384) {
+    items_.back().bytes.append(bytes);
+    return;
+  }
+  Item item;
+  item.bytes = std::move(bytes);
+  items_.push_back(std::move(item));
+}
+
+void WriteQueue::push_file(UniqueFd file, uint64_t offset, uint64_t length) {
+  if (length == 0) return;
+  pending_bytes_ += length;
+  Item item;
+  item.file = std::move(file);
+  item.file_offset = offset;
+  item.file_remaining = length;
+  items_.push_back(std::move(item));
+}
+
+void WriteQueue::clear() {
+  items_.clear();
+  pending_bytes_ = 0;
+}
+
+WriteQueue::Result WriteQueue::send_file(int socket_fd, Item& item) {
+  while (item.file_remaining > 0) {
+    off_t offset = static_cast<off_t>(item.file_offset);
+    size_t chunk = static_cast<size_t>(std::min(item.file_remaining, kMaxSendfileChunk));
+    ssize_t n = ::sendfile(socket_fd, item.file.get(), &offset, chunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) return Result::Blocked;
+      return Result::Failed;
+    }
+    if (n == 0) return Result::Failed; // the file shrank under us
+    item.file_offset += static_cast<uint64_t>(n);
+    item.file_remaining -= static_cast<uint64_t>(n);
+    pending_bytes_ -= static_cast<uint64_t>(n);
+    sent_bytes_ += static_cast<uint64_t>(n);
+  }
+  return Result::Drained;
+}
+
+WriteQueue::Result WriteQueue::flush(int socket_fd) {
+  while (!items_.empty()) {
+    if (items_.front().file) {
+      Result r = send_file(socket_fd, items_.front());
+      if (r != Result::Drained) return r;
+      items_.pop_front();
+      continue;
+    }
+    iovec iov[kMaxIovecs];
+    int count = 0;
+    for (auto it = items_.begin(); it != items_.end() && count < kMaxIovecs && !it->file; ++it) {
+      iov[count].iov_base = it->bytes.data() + it->offset;
+      iov[count].iov_len = it->bytes.size() - it->offset;
+      ++count;
+    }
+    ssize_t n = ::writev(socket_fd, iov, count);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) return Result::Blocked;
+      return Result::Failed;
+    }
+    auto written = static_cast<uint64_t>(n);
+    pending_bytes_ -= written;
+    sent_bytes_ += written;
+    while (written > 0) {
+      Item& front = items_.front();
+      size_t left = front.bytes.size() - front.offset;
+      if (written >= left) {
+        written -= left;
+        items_.pop_front();
+      } else {
+        front.offset += written;
+        written = 0;
+      }
+    }
+  }
+  return Result::Drained;
+}
+
+} // namespace bromine

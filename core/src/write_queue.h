@@ -1,0 +1,48 @@
+// A connection's outgoing bytes and file ranges, sent with writev(2) and sendfile(2).
+#pragma once
+
+#include "bromine/unique_fd.h"
+
+#include <cstdint>
+#include <deque>
+#include <string>
+
+namespace bromine {
+
+// Owned by one connection on the loop thread.
+class WriteQueue {
+public:
+  enum class Result {
+    Drained, // everything was sent
+    Blocked, // the socket is full; wait for EPOLLOUT
+    Failed,  // the peer is gone or a file read failed
+  };
+
+  void push(std::string bytes);
+  void push_file(UniqueFd file, uint64_t offset, uint64_t length);
+  // Sends as much as the socket takes.
+  Result flush(int socket_fd);
+
+  bool empty() const { return items_.empty(); }
+  uint64_t pending_bytes() const { return pending_bytes_; }
+  // Total bytes handed to the kernel since creation.
+  uint64_t sent_bytes() const { return sent_bytes_; }
+  void clear();
+
+private:
+  struct Item {
+    std::string bytes; // when file is not set
+    size_t offset = 0; // into bytes
+    UniqueFd file;
+    uint64_t file_offset = 0;
+    uint64_t file_remaining = 0;
+  };
+
+  Result send_file(int socket_fd, Item& item);
+
+  std::deque<Item> items_;
+  uint64_t pending_bytes_ = 0;
+  uint64_t sent_bytes_ = 0;
+};
+
+} // namespace bromine

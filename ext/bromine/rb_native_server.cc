@@ -1,0 +1,300 @@
+// The native server object: options, listening, the IO thread, worker loops, stop and join.
+#include "rb_native_server.h"
+
+#include "bromine/server.h"
+#include "rb_env.h"
+#include "rb_gvl.h"
+#include "rb_response.h"
+#include "rb_work_queue.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <pthread.h>
+#include <signal.h>
+#include <string>
+#include <thread>
+
+namespace bromine::ruby {
+
+namespace {
+
+struct NativeServer {
+  std::unique_ptr<Server> server;
+  WorkQueue queue;
+  std::thread io_thread;
+  std::mutex done_mutex;
+  std::condition_variable done;
+  bool io_finished = false;
+  bool started = false;
+  EnvDefaults defaults;
+  VALUE app = Qnil;
+  std::string bind;
+  uint16_t port = 0;
+
+  ~NativeServer() {
+    if (io_thread.joinable()) {
+      server->stop_now();
+      io_thread.join();
+    }
+  }
+};
+
+void server_mark(void* p) {
+  auto* s = static_cast<NativeServer*>(p);
+  rb_gc_mark(s->app);
+  rb_gc_mark(s->defaults.base_env);
+  rb_gc_mark(s->defaults.server_name);
+  rb_gc_mark(s->defaults.server_port);
+}
+
+void server_free(void* p) {
+  delete static_cast<NativeServer*>(p);
+}
+size_t server_size(const void*) {
+  return sizeof(NativeServer);
+}
+
+const rb_data_type_t server_type = {
+    "Bromine::Native::Server",
+    {server_mark, server_free, server_size, nullptr, {nullptr}},
+    nullptr,
+    nullptr,
+    0,
+};
+
+NativeServer& get(VALUE self) {
+  auto* s = static_cast<NativeServer*>(rb_check_typeddata(self, &server_type));
+  if (!s) rb_raise(rb_eRuntimeError, "uninitialized server");
+  return *s;
+}
+
+VALUE server_alloc(VALUE klass) {
+  return TypedData_Wrap_Struct(klass, &server_type, nullptr);
+}
+
+VALUE option(VALUE options, const char* name) {
+  return rb_hash_lookup(options, ID2SYM(rb_intern(name)));
+}
+
+std::chrono::milliseconds seconds_option(VALUE options, const char* name,
+                                         std::chrono::milliseconds fallback) {
+  VALUE v = option(options, name);
+  if (NIL_P(v)) return fallback;
+  return std::chrono::milliseconds(static_cast<long long>(NUM2DBL(v) * 1000.0));
+}
+
+uint64_t bytes_option(VALUE options, const char* name, uint64_t fallback) {
+  VALUE v = option(options, name);
+  return NIL_P(v) ? fallback : NUM2ULL(v);
+}
+
+VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
+  Check_Type(options, T_HASH);
+  ServerOptions core;
+  core.max_body_bytes = bytes_option(options, "max_body", core.max_body_bytes);
+  core.max_header_bytes = bytes_option(options, "max_headers", core.max_header_bytes);
+  core.keep_alive_timeout = seconds_option(options, "keep_alive", core.keep_alive_timeout);
+  core.request_timeout = seconds_option(options, "request_timeout", core.request_timeout);
+  core.shutdown_timeout = seconds_option(options, "shutdown_timeout", core.shutdown_timeout);
+  core.access_log = RTEST(option(options, "log"));
+
+  VALUE bind = option(options, "bind");
+  VALUE port = option(options, "port");
+  VALUE base_env = option(options, "base_env");
+  if (!RB_TYPE_P(base_env, T_HASH)) rb_raise(rb_eArgError, "base_env must be a Hash");
+
+  auto* s = new NativeServer();
+  RTYPEDDATA_DATA(self) = s;
+  s->server = std::make_unique<Server>(core);
+  s->app = app;
+  s->bind = NIL_P(bind) ? "127.0.0.1" : StringValueCStr(bind);
+  s->port = NIL_P(port) ? 3000 : static_cast<uint16_t>(NUM2UINT(port));
+  s->defaults.base_env = base_env;
+
+  NativeServer* raw = s;
+  s->server->on_request([raw](HttpRequest&& request, Responder&& responder) {
+    raw->queue.push(Work{std::move(request), std::move(responder)});
+  });
+  s->server->after_batch([raw] { raw->queue.wake_workers(); });
+  return self;
+}
+
+VALUE server_listen(VALUE self) {
+  NativeServer& s = get(self);
+  try {
+    if (s.bind.rfind("unix:", 0) == 0) {
+      s.server->listen_unix(s.bind.substr(5));
+      s.defaults.server_name = rb_str_new_cstr("localhost");
+      s.defaults.server_port = rb_str_new_cstr("0");
+    } else {
+      s.port = s.server->listen_tcp(s.bind, s.port);
+      s.defaults.server_name = rb_str_new_cstr(s.bind.c_str());
+      s.defaults.server_port = rb_str_new_cstr(std::to_string(s.port).c_str());
+    }
+  } catch (const std::system_error& e) {
+    errno = e.code().value();
+    std::string what = e.what();
+    rb_sys_fail(what.c_str());
+  }
+  rb_obj_freeze(s.defaults.server_name);
+  rb_obj_freeze(s.defaults.server_port);
+  return INT2NUM(s.port);
+}
+
+void run_io_thread(NativeServer* s) {
+  try {
+    s->server->run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bromine: the IO thread stopped: %s\n", e.what());
+  }
+  s->queue.close();
+  std::lock_guard lock(s->done_mutex);
+  s->io_finished = true;
+  s->done.notify_all();
+}
+
+VALUE server_start(VALUE self) {
+  NativeServer& s = get(self);
+  if (s.started) rb_raise(rb_eRuntimeError, "server already started");
+  s.started = true;
+  // Signals are Ruby's business: the IO thread never takes one.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &previous);
+  s.io_thread = std::thread(run_io_thread, &s);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  return self;
+}
+
+struct WaitForWork {
+  WorkQueue* queue;
+  Work* work;
+  bool interrupted = false;
+  WorkQueue::WaitResult result = WorkQueue::WaitResult::Interrupted;
+};
+
+void* wait_for_work(void* p) {
+  auto* w = static_cast<WaitForWork*>(p);
+  w->result = w->queue->wait_pop(*w->work, w->interrupted);
+  return nullptr;
+}
+
+void interrupt_wait_for_work(void* p) {
+  auto* w = static_cast<WaitForWork*>(p);
+  w->queue->interrupt(w->interrupted);
+}
+
+VALUE check_interrupts(VALUE) {
+  rb_thread_check_ints();
+  return Qnil;
+}
+
+// A worker thread's life: take a request, run the app, repeat until the queue closes. Thread#kill
+// and friends are re-raised only after this frame's C++ state is gone.
+int worker_loop(NativeServer& s) {
+  WorkerObjects objects = make_worker_objects();
+  RB_GC_GUARD(objects.hijacker);
+  RB_GC_GUARD(objects.early_hints);
+  for (;;) {
+    Work work;
+    if (!s.queue.try_pop(work)) {
+      WaitForWork wait{&s.queue, &work};
+      without_gvl(wait_for_work, &wait, interrupt_wait_for_work, &wait);
+      if (wait.result == WorkQueue::WaitResult::Closed) return 0;
+      if (wait.result == WorkQueue::WaitResult::Interrupted) {
+        int state = 0;
+        protect(check_interrupts, Qnil, &state);
+        if (state) return state;
+        continue;
+      }
+    }
+    int state = handle_request(s.defaults, s.app, objects, work);
+    if (state) return state;
+  }
+}
+
+VALUE server_process_requests(VALUE self) {
+  int state = worker_loop(get(self));
+  if (state) rb_jump_tag(state);
+  return Qnil;
+}
+
+VALUE server_stop(VALUE self) {
+  NativeServer& s = get(self);
+  if (s.started) {
+    s.server->stop_gracefully();
+  } else {
+    s.queue.close();
+  }
+  return Qnil;
+}
+
+VALUE server_stop_now(VALUE self) {
+  NativeServer& s = get(self);
+  s.server->stop_now();
+  s.queue.close();
+  return Qnil;
+}
+
+struct JoinWait {
+  NativeServer* server;
+  double timeout; // seconds; negative waits without limit
+  bool interrupted = false;
+  bool finished = false;
+};
+
+void* wait_for_io_thread(void* p) {
+  auto* w = static_cast<JoinWait*>(p);
+  NativeServer& s = *w->server;
+  std::unique_lock lock(s.done_mutex);
+  auto ready = [&] { return s.io_finished || w->interrupted; };
+  if (w->timeout < 0) {
+    s.done.wait(lock, ready);
+  } else {
+    s.done.wait_for(lock, std::chrono::duration<double>(w->timeout), ready);
+  }
+  w->finished = s.io_finished;
+  return nullptr;
+}
+
+void interrupt_join(void* p) {
+  auto* w = static_cast<JoinWait*>(p);
+  std::lock_guard lock(w->server->done_mutex);
+  w->interrupted = true;
+  w->server->done.notify_all();
+}
+
+VALUE server_join(int argc, VALUE* argv, VALUE self) {
+  NativeServer& s = get(self);
+  VALUE timeout;
+  rb_scan_args(argc, argv, "01", &timeout);
+  if (!s.started) return Qtrue;
+  JoinWait wait{&s, NIL_P(timeout) ? -1.0 : NUM2DBL(timeout)};
+  without_gvl(wait_for_io_thread, &wait, interrupt_join, &wait);
+  if (wait.finished && s.io_thread.joinable()) s.io_thread.join();
+  return wait.finished ? Qtrue : Qfalse;
+}
+
+VALUE server_port(VALUE self) {
+  return INT2NUM(get(self).port);
+}
+
+} // namespace
+
+void init_native_server(VALUE native_module) {
+  VALUE cServer = rb_define_class_under(native_module, "Server", rb_cObject);
+  rb_define_alloc_func(cServer, server_alloc);
+  rb_define_method(cServer, "initialize", RUBY_METHOD_FUNC(server_initialize), 2);
+  rb_define_method(cServer, "listen", RUBY_METHOD_FUNC(server_listen), 0);
+  rb_define_method(cServer, "start", RUBY_METHOD_FUNC(server_start), 0);
+  rb_define_method(cServer, "process_requests", RUBY_METHOD_FUNC(server_process_requests), 0);
+  rb_define_method(cServer, "stop", RUBY_METHOD_FUNC(server_stop), 0);
+  rb_define_method(cServer, "stop_now", RUBY_METHOD_FUNC(server_stop_now), 0);
+  rb_define_method(cServer, "join", RUBY_METHOD_FUNC(server_join), -1);
+  rb_define_method(cServer, "port", RUBY_METHOD_FUNC(server_port), 0);
+}
+
+} // namespace bromine::ruby

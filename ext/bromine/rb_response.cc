@@ -1,0 +1,582 @@
+// One request through the Rack app and back out through the Responder.
+#include "rb_response.h"
+
+#include "bromine/response_head.h"
+#include "rb_gvl.h"
+
+#include <charconv>
+#include <fcntl.h>
+#include <memory>
+#include <new>
+#include <string_view>
+#include <sys/stat.h>
+
+namespace bromine::ruby {
+
+namespace {
+
+// Streaming bodies wait for the socket once this much is queued, so a slow reader can't make
+// the server buffer a whole generated body.
+constexpr uint64_t kDrainCheckBytes = 256 * 1024;
+constexpr uint64_t kMaxQueuedBytes = 1024 * 1024;
+
+ID id_call, id_each, id_close, id_to_ary, id_to_path, id_for_fd, id_respond_to;
+VALUE cWorker, cEarlyHints, cStream;
+VALUE str_read_write_binary;
+
+std::string_view view(VALUE str) {
+  return std::string_view(RSTRING_PTR(str), static_cast<size_t>(RSTRING_LEN(str)));
+}
+
+bool responds_to(VALUE object, ID method) {
+  return rb_respond_to(object, method) != 0;
+}
+
+// --- the per-thread hijacker: env['rack.hijack'] --------------------------------------------
+
+struct WorkerState {
+  Exchange* current = nullptr;
+};
+
+void worker_free(void* p) {
+  delete static_cast<WorkerState*>(p);
+}
+size_t worker_size(const void*) {
+  return sizeof(WorkerState);
+}
+
+const rb_data_type_t worker_type = {
+    "Bromine::Native::Worker",
+    {nullptr, worker_free, worker_size, nullptr, {nullptr}},
+    nullptr,
+    nullptr,
+    RUBY_TYPED_FREE_IMMEDIATELY,
+};
+
+WorkerState& worker_state(VALUE self) {
+  return *static_cast<WorkerState*>(rb_check_typeddata(self, &worker_type));
+}
+
+VALUE worker_alloc(VALUE klass) {
+  return TypedData_Wrap_Struct(klass, &worker_type, new WorkerState());
+}
+
+VALUE io_for(bromine::UniqueFd fd) {
+  if (!fd) rb_sys_fail("dup of the client socket");
+  int raw = fd.release();
+  return rb_funcall(rb_cIO, id_for_fd, 2, INT2NUM(raw), str_read_write_binary);
+}
+
+// Full hijack: the app gets the socket as an IO and the server lets go of it.
+VALUE worker_call(int, VALUE*, VALUE self) {
+  Exchange* exchange = worker_state(self).current;
+  if (!exchange || exchange->ended) rb_raise(rb_eIOError, "rack.hijack called outside its request");
+  if (NIL_P(exchange->hijacked_io)) {
+    exchange->hijacked_io = io_for(exchange->work->responder.duplicate_socket());
+    rb_hash_aset(exchange->env, env_keys().rack_hijack_io, exchange->hijacked_io);
+  }
+  return exchange->hijacked_io;
+}
+
+// --- env['rack.early_hints'] ------------------------------------------------------------------
+
+const rb_data_type_t early_hints_type = {
+    "Bromine::Native::EarlyHints",
+    {[](void* p) { rb_gc_mark(*static_cast<VALUE*>(p)); },
+     [](void* p) { delete static_cast<VALUE*>(p); },
+     [](const void*) { return sizeof(VALUE); },
+     nullptr,
+     {nullptr}},
+    nullptr,
+    nullptr,
+    RUBY_TYPED_FREE_IMMEDIATELY,
+};
+
+int add_hint(VALUE key, VALUE value, VALUE arg) {
+  auto* head = reinterpret_cast<ResponseHead*>(arg);
+  VALUE name = rb_obj_as_string(key);
+  VALUE values = RB_TYPE_P(value, T_ARRAY) ? value : rb_ary_new_from_args(1, value);
+  for (long i = 0; i < RARRAY_LEN(values); ++i) {
+    head->add(view(name), view(rb_obj_as_string(rb_ary_entry(values, i))));
+  }
+  return ST_CONTINUE;
+}
+
+VALUE early_hints_call(VALUE self, VALUE headers) {
+  VALUE worker = *static_cast<VALUE*>(rb_check_typeddata(self, &early_hints_type));
+  Exchange* exchange = worker_state(worker).current;
+  if (!exchange || exchange->head_sent || exchange->ended) return Qnil;
+  if (exchange->work->request.version_minor() == 0) return Qnil; // 1xx is not for HTTP/1.0
+  Check_Type(headers, T_HASH);
+  // Built in the exchange's buffer, so a raise while reading the headers leaks nothing.
+  exchange->out.clear();
+  RequestInfo info = exchange->work->request.info();
+  ResponseHead head(exchange->out, info, 103);
+  rb_hash_foreach(headers, add_hint, reinterpret_cast<VALUE>(&head));
+  exchange->out.append("\r\n");
+  exchange->work->responder.write(std::move(exchange->out));
+  exchange->out.clear();
+  return Qnil;
+}
+
+// --- Rack 3 streaming bodies: body.call(stream) -----------------------------------------------
+
+struct StreamState {
+  Responder responder;
+  bool chunked = false;
+  bool keep_alive = true;
+  bool body_allowed = true;
+  bool closed = false;
+  int status = 200;
+  uint64_t bytes = 0;
+  uint64_t unflushed = 0;
+};
+
+const rb_data_type_t stream_type = {
+    "Bromine::Native::Stream",
+    {nullptr,
+     [](void* p) { delete static_cast<StreamState*>(p); },
+     [](const void*) { return sizeof(StreamState); },
+     nullptr,
+     {nullptr}},
+    nullptr,
+    nullptr,
+    0, // not FREE_IMMEDIATELY: freeing ends a response, which posts to the loop
+};
+
+StreamState& stream_state(VALUE self) {
+  return *static_cast<StreamState*>(rb_check_typeddata(self, &stream_type));
+}
+
+struct DrainWait {
+  Responder* responder;
+  bool open;
+};
+
+void* wait_drained(void* p) {
+  auto* wait = static_cast<DrainWait*>(p);
+  wait->open = wait->responder->wait_until_drained(kMaxQueuedBytes);
+  return nullptr;
+}
+
+// Applies backpressure: returns false when the client has gone.
+bool throttle(Responder& responder, uint64_t& unflushed, uint64_t added) {
+  unflushed += added;
+  if (unflushed < kDrainCheckBytes) return true;
+  unflushed = 0;
+  DrainWait wait{&responder, true};
+  without_gvl(wait_drained, &wait, RUBY_UBF_IO, nullptr);
+  return wait.open;
+}
+
+VALUE stream_write(VALUE self, VALUE data) {
+  StreamState& s = stream_state(self);
+  if (s.closed) rb_raise(rb_eIOError, "stream closed");
+  VALUE str = rb_obj_as_string(data);
+  long length = RSTRING_LEN(str);
+  if (length == 0 || !s.body_allowed) return LONG2NUM(length);
+  std::string chunk;
+  if (s.chunked) {
+    ResponseHead::chunk(chunk, view(str));
+  } else {
+    chunk.assign(view(str));
+  }
+  s.bytes += static_cast<uint64_t>(length);
+  s.responder.write(std::move(chunk));
+  if (!throttle(s.responder, s.unflushed, static_cast<uint64_t>(length))) {
+    s.closed = true;
+    s.responder.end(false, s.status, s.bytes);
+    rb_raise(rb_eIOError, "client disconnected");
+  }
+  return LONG2NUM(length);
+}
+
+VALUE stream_append(VALUE self, VALUE data) {
+  stream_write(self, data);
+  return self;
+}
+
+VALUE stream_close(VALUE self) {
+  StreamState& s = stream_state(self);
+  if (s.closed) return Qnil;
+  s.closed = true;
+  if (s.chunked) {
+    std::string last;
+    ResponseHead::last_chunk(last);
+    s.responder.respond(std::move(last), s.keep_alive, s.status, s.bytes);
+  } else {
+    s.responder.end(s.keep_alive, s.status, s.bytes);
+  }
+  return Qnil;
+}
+
+VALUE stream_closed_p(VALUE self) {
+  return stream_state(self).closed ? Qtrue : Qfalse;
+}
+VALUE stream_read(int, VALUE*, VALUE) {
+  return Qnil;
+}
+VALUE stream_flush(VALUE self) {
+  return self;
+}
+VALUE stream_close_read(VALUE) {
+  return Qnil;
+}
+
+// --- the response ----------------------------------------------------------------------------
+
+void add_header_value(Exchange& ex, ResponseHead& head, std::string_view name, VALUE value) {
+  VALUE str = rb_obj_as_string(value);
+  std::string_view text = view(str);
+  // Rack 2 joins repeated headers with newlines; each line is one header.
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    if (name.size() == 14 && iequals(name, "content-length")) {
+      uint64_t length = 0;
+      auto [ptr, ec] = std::from_chars(line.data(), line.data() + line.size(), length);
+      if (ec == std::errc() && ptr == line.data() + line.size()) ex.content_length = length;
+    }
+    if (!head.add(name, line)) {
+      rb_warn("bromine: dropped response header %.*s: it contains CR, LF or NUL",
+              static_cast<int>(name.size()), name.data());
+    }
+    start = end + 1;
+  }
+}
+
+struct HeaderWalk {
+  Exchange* exchange;
+  ResponseHead* head;
+};
+
+int add_header(VALUE key, VALUE value, VALUE arg) {
+  auto* walk = reinterpret_cast<HeaderWalk*>(arg);
+  VALUE name_str = rb_obj_as_string(key);
+  std::string_view name = view(name_str);
+  if (name.size() > 5 && name.substr(0, 5) == "rack.") {
+    if (name == "rack.hijack") walk->exchange->partial_hijack = value;
+    return ST_CONTINUE; // rack.* response headers are for the server, not the client
+  }
+  if (RB_TYPE_P(value, T_ARRAY)) {
+    for (long i = 0; i < RARRAY_LEN(value); ++i) {
+      add_header_value(*walk->exchange, *walk->head, name, rb_ary_entry(value, i));
+    }
+  } else {
+    add_header_value(*walk->exchange, *walk->head, name, value);
+  }
+  return ST_CONTINUE;
+}
+
+void send_array_body(Exchange& ex, ResponseHead& head, VALUE parts) {
+  uint64_t total = 0;
+  for (long i = 0; i < RARRAY_LEN(parts); ++i) {
+    VALUE part = rb_ary_entry(parts, i);
+    StringValue(part);
+    total += static_cast<uint64_t>(RSTRING_LEN(part));
+  }
+  head.finish(total);
+  if (head.body_allowed()) {
+    ex.out.reserve(ex.out.size() + total);
+    for (long i = 0; i < RARRAY_LEN(parts); ++i)
+      ex.out.append(view(rb_ary_entry(parts, i)));
+  }
+  ex.head_sent = ex.ended = true;
+  ex.work->responder.respond(std::move(ex.out), head.keep_alive(), ex.status, total);
+}
+
+bool send_file_body(Exchange& ex, ResponseHead& head, VALUE path) {
+  FilePathValue(path);
+  bromine::UniqueFd file(::open(RSTRING_PTR(path), O_RDONLY | O_CLOEXEC));
+  struct stat info;
+  if (!file || ::fstat(file.get(), &info) != 0 || !S_ISREG(info.st_mode)) return false;
+  auto size = static_cast<uint64_t>(info.st_size);
+  head.finish(size);
+  ex.head_sent = ex.ended = true;
+  Responder& responder = ex.work->responder;
+  responder.write(std::move(ex.out));
+  if (head.body_allowed()) responder.write_file(std::move(file), 0, size);
+  responder.end(head.keep_alive(), ex.status, size);
+  return true;
+}
+
+VALUE each_chunk(RB_BLOCK_CALL_FUNC_ARGLIST(chunk, arg)) {
+  auto* ex = reinterpret_cast<Exchange*>(arg);
+  StringValue(chunk);
+  auto length = static_cast<uint64_t>(RSTRING_LEN(chunk));
+  if (length == 0) return Qnil;
+  if (ex->chunked) {
+    ResponseHead::chunk(ex->out, view(chunk));
+  } else {
+    ex->out.append(view(chunk));
+  }
+  ex->body_bytes += length;
+  ex->head_sent = true;
+  ex->work->responder.write(std::move(ex->out));
+  ex->out.clear();
+  if (!throttle(ex->work->responder, ex->unflushed, length)) {
+    ex->client_gone = true;
+    rb_raise(rb_eIOError, "client disconnected");
+  }
+  return Qnil;
+}
+
+void send_each_body(Exchange& ex, ResponseHead& head) {
+  head.finish(ex.content_length);
+  ex.chunked = head.chunked();
+  ex.keep_alive = head.keep_alive();
+  if (head.body_allowed())
+    rb_block_call(ex.body, id_each, 0, nullptr, each_chunk, reinterpret_cast<VALUE>(&ex));
+  if (ex.chunked) ResponseHead::last_chunk(ex.out);
+  ex.head_sent = ex.ended = true;
+  ex.work->responder.respond(std::move(ex.out), ex.keep_alive, ex.status, ex.body_bytes);
+}
+
+void send_streaming_body(Exchange& ex, ResponseHead& head) {
+  head.finish(ex.content_length);
+  VALUE stream = TypedData_Wrap_Struct(cStream, &stream_type, nullptr);
+  auto* state = new StreamState();
+  state->chunked = head.chunked();
+  state->keep_alive = head.keep_alive();
+  state->body_allowed = head.body_allowed();
+  state->status = ex.status;
+  state->responder = std::move(ex.work->responder);
+  RTYPEDDATA_DATA(stream) = state;
+  ex.head_sent = ex.ended = true;
+  state->responder.write(std::move(ex.out));
+  ex.out.clear();
+  rb_funcall(ex.body, id_call, 1, stream);
+}
+
+// Partial hijack: the server writes the head, then the app's callable gets the socket.
+void send_partial_hijack(Exchange& ex, ResponseHead& head) {
+  head.finish_unframed();
+  VALUE io = io_for(ex.work->responder.duplicate_socket());
+  ex.head_sent = ex.ended = true;
+  ex.work->responder.hijacked();
+  VALUE head_bytes = rb_str_new(ex.out.data(), static_cast<long>(ex.out.size()));
+  ex.out.clear();
+  rb_io_write(io, head_bytes);
+  rb_io_flush(io);
+  rb_funcall(ex.partial_hijack, id_call, 1, io);
+}
+
+VALUE call_app(VALUE arg) {
+  auto* ex = reinterpret_cast<Exchange*>(arg);
+  ex->result = rb_funcall(ex->app, id_call, 1, ex->env);
+  return Qnil;
+}
+
+VALUE send_response(VALUE arg) {
+  auto* ex = reinterpret_cast<Exchange*>(arg);
+  if (!NIL_P(ex->hijacked_io)) {
+    // Full hijack: whatever the app returned is ignored; the socket is the app's.
+    ex->ended = true;
+    ex->work->responder.hijacked();
+    VALUE result = rb_check_array_type(ex->result);
+    if (!NIL_P(result)) ex->body = rb_ary_entry(result, 2);
+    return Qnil;
+  }
+  VALUE result = rb_check_array_type(ex->result);
+  if (NIL_P(result) || RARRAY_LEN(result) != 3) {
+    rb_raise(rb_eTypeError, "the app must return [status, headers, body], got %" PRIsVALUE,
+             rb_inspect(ex->result));
+  }
+  ex->status = NUM2INT(rb_ary_entry(result, 0));
+  ex->headers = rb_ary_entry(result, 1);
+  ex->body = rb_ary_entry(result, 2);
+  if (ex->status < 100 || ex->status > 999) rb_raise(rb_eArgError, "invalid status %d", ex->status);
+
+  ex->out.clear();
+  RequestInfo info = ex->work->request.info();
+  ResponseHead head(ex->out, info, ex->status);
+  HeaderWalk walk{ex, &head};
+  if (!NIL_P(ex->headers))
+    rb_hash_foreach(rb_convert_type(ex->headers, T_HASH, "Hash", "to_hash"), add_header,
+                    reinterpret_cast<VALUE>(&walk));
+
+  VALUE body = ex->body;
+  if (!NIL_P(ex->partial_hijack)) {
+    send_partial_hijack(*ex, head);
+  } else if (RB_TYPE_P(body, T_ARRAY)) {
+    send_array_body(*ex, head, body);
+  } else if (responds_to(body, id_to_ary)) {
+    send_array_body(*ex, head, rb_convert_type(body, T_ARRAY, "Array", "to_ary"));
+  } else if (responds_to(body, id_to_path) &&
+             send_file_body(*ex, head, rb_funcall(body, id_to_path, 0))) {
+    // sent from the file
+  } else if (responds_to(body, id_each)) {
+    send_each_body(*ex, head);
+  } else if (responds_to(body, id_call)) {
+    send_streaming_body(*ex, head);
+  } else {
+    rb_raise(rb_eTypeError, "the response body must respond to each or call");
+  }
+  return Qnil;
+}
+
+VALUE close_body(VALUE arg) {
+  VALUE body = arg;
+  if (responds_to(body, id_close)) rb_funcall(body, id_close, 0);
+  return Qnil;
+}
+
+VALUE close_input(VALUE input) {
+  if (RB_TYPE_P(input, T_FILE)) rb_io_close(input);
+  return Qnil;
+}
+
+struct Finished {
+  Exchange* exchange;
+  VALUE error;
+};
+
+VALUE run_response_finished(VALUE arg) {
+  auto* f = reinterpret_cast<Finished*>(arg);
+  Exchange* ex = f->exchange;
+  VALUE callbacks = rb_hash_lookup(ex->env, env_keys().rack_response_finished);
+  if (!RB_TYPE_P(callbacks, T_ARRAY)) return Qnil;
+  for (long i = 0; i < RARRAY_LEN(callbacks); ++i) {
+    // argv[4] is the callback; argv[0..3] its arguments (env, status, headers, error).
+    VALUE argv[5] = {ex->env, INT2NUM(ex->status), NIL_P(ex->headers) ? rb_hash_new() : ex->headers,
+                     f->error, rb_ary_entry(callbacks, i)};
+    int state;
+    protect(
+        [](VALUE a) {
+          auto* args = reinterpret_cast<VALUE*>(a);
+          return rb_funcallv(args[4], id_call, 4, args);
+        },
+        reinterpret_cast<VALUE>(argv), &state);
+    if (state) {
+      if (!is_app_error(state)) rb_jump_tag(state);
+      report_exception("error in rack.response_finished", rb_errinfo());
+      rb_set_errinfo(Qnil);
+    }
+  }
+  return Qnil;
+}
+
+// After an exception: a 500 if nothing was sent yet, else cut the connection.
+void fail_response(Exchange& ex) {
+  if (ex.ended) return;
+  ex.ended = true;
+  if (ex.head_sent || ex.client_gone) {
+    ex.work->responder.end(false, ex.status, ex.body_bytes);
+    return;
+  }
+  ex.status = 500;
+  std::string out;
+  RequestInfo info = ex.work->request.info();
+  ResponseHead head(out, info, 500);
+  head.add("Content-Type", "text/plain");
+  static constexpr std::string_view kBody = "Internal Server Error\n";
+  head.finish(kBody.size());
+  if (head.body_allowed()) out.append(kBody);
+  ex.work->responder.respond(std::move(out), head.keep_alive(), 500, kBody.size());
+}
+
+} // namespace
+
+void init_response_classes(VALUE native_module) {
+  id_call = rb_intern("call");
+  id_each = rb_intern("each");
+  id_close = rb_intern("close");
+  id_to_ary = rb_intern("to_ary");
+  id_to_path = rb_intern("to_path");
+  id_for_fd = rb_intern("for_fd");
+  id_respond_to = rb_intern("respond_to?");
+  str_read_write_binary = rb_interned_str_cstr("r+b");
+  rb_gc_register_mark_object(str_read_write_binary);
+
+  cWorker = rb_define_class_under(native_module, "Worker", rb_cObject);
+  rb_define_alloc_func(cWorker, worker_alloc);
+  rb_define_method(cWorker, "call", RUBY_METHOD_FUNC(worker_call), -1);
+
+  cEarlyHints = rb_define_class_under(native_module, "EarlyHints", rb_cObject);
+  rb_undef_alloc_func(cEarlyHints);
+  rb_define_method(cEarlyHints, "call", RUBY_METHOD_FUNC(early_hints_call), 1);
+
+  cStream = rb_define_class_under(native_module, "Stream", rb_cObject);
+  rb_undef_alloc_func(cStream);
+  rb_define_method(cStream, "write", RUBY_METHOD_FUNC(stream_write), 1);
+  rb_define_method(cStream, "<<", RUBY_METHOD_FUNC(stream_append), 1);
+  rb_define_method(cStream, "flush", RUBY_METHOD_FUNC(stream_flush), 0);
+  rb_define_method(cStream, "read", RUBY_METHOD_FUNC(stream_read), -1);
+  rb_define_method(cStream, "close", RUBY_METHOD_FUNC(stream_close), 0);
+  rb_define_method(cStream, "close_write", RUBY_METHOD_FUNC(stream_close), 0);
+  rb_define_method(cStream, "close_read", RUBY_METHOD_FUNC(stream_close_read), 0);
+  rb_define_method(cStream, "closed?", RUBY_METHOD_FUNC(stream_closed_p), 0);
+}
+
+WorkerObjects make_worker_objects() {
+  VALUE worker = rb_class_new_instance(0, nullptr, cWorker);
+  VALUE hints = TypedData_Wrap_Struct(cEarlyHints, &early_hints_type, new VALUE(worker));
+  return WorkerObjects{worker, hints};
+}
+
+int handle_request(const EnvDefaults& defaults, VALUE app, const WorkerObjects& objects,
+                   Work& work) {
+  Exchange ex;
+  ex.work = &work;
+  ex.app = app;
+  WorkerState& state = worker_state(objects.hijacker);
+  state.current = &ex;
+
+  int fatal = 0;
+  int error_state = 0;
+  struct EnvArgs {
+    const EnvDefaults* defaults;
+    Exchange* ex;
+    const WorkerObjects* objects;
+  } env_args{&defaults, &ex, &objects};
+  protect(
+      [](VALUE a) {
+        auto* args = reinterpret_cast<EnvArgs*>(a);
+        args->ex->env = build_env(*args->defaults, args->ex->work->request, args->objects->hijacker,
+                                  args->objects->early_hints, &args->ex->input);
+        return Qnil;
+      },
+      reinterpret_cast<VALUE>(&env_args), &error_state);
+  if (!error_state) protect(call_app, reinterpret_cast<VALUE>(&ex), &error_state);
+  if (!error_state) protect(send_response, reinterpret_cast<VALUE>(&ex), &error_state);
+
+  VALUE error = Qnil;
+  if (error_state) {
+    if (is_app_error(error_state)) {
+      error = rb_errinfo();
+      rb_set_errinfo(Qnil);
+      if (!ex.client_gone) report_exception("error in app", error);
+    } else {
+      fatal = error_state; // Thread#kill and the like: clean up, then let it go on
+    }
+    fail_response(ex);
+  }
+  state.current = nullptr;
+  VALUE saved_errinfo = fatal ? rb_errinfo() : Qnil;
+
+  int close_state = 0;
+  if (!NIL_P(ex.body)) {
+    protect(close_body, ex.body, &close_state);
+    if (close_state && is_app_error(close_state)) {
+      report_exception("error in body.close", rb_errinfo());
+      rb_set_errinfo(Qnil);
+    }
+  }
+  if (!NIL_P(ex.env)) {
+    Finished finished{&ex, error};
+    int finished_state = 0;
+    protect(run_response_finished, reinterpret_cast<VALUE>(&finished), &finished_state);
+    if (finished_state && !fatal) fatal = finished_state;
+  }
+  if (!NIL_P(ex.input)) {
+    int input_state = 0;
+    protect(close_input, ex.input, &input_state);
+    if (input_state) rb_set_errinfo(Qnil);
+  }
+  if (fatal) rb_set_errinfo(saved_errinfo);
+  return fatal;
+}
+
+} // namespace bromine::ruby

@@ -1,0 +1,56 @@
+// Runs the Rack app for one request and sends what it returns: arrays, each, to_path, call(stream),
+// full and partial hijack, early hints, rack.response_finished.
+#pragma once
+
+#include "rb_env.h"
+#include "rb_work_queue.h"
+
+#include <cstdint>
+#include <optional>
+#include <ruby.h>
+#include <string>
+
+namespace bromine::ruby {
+
+// The state of one request while a worker thread handles it. Lives in the worker's C++ frame so
+// that a Ruby raise inside protected calls never skips its destructor.
+struct Exchange {
+  Work* work = nullptr;
+  VALUE app = Qnil;
+  VALUE env = Qnil;
+  VALUE input = Qnil;
+  VALUE result = Qnil;
+  VALUE headers = Qnil;
+  VALUE body = Qnil;
+  VALUE partial_hijack = Qnil;
+  VALUE hijacked_io = Qnil;
+  int status = 500;
+  std::string out;
+  std::optional<uint64_t> content_length;
+  uint64_t body_bytes = 0;
+  uint64_t unflushed = 0;
+  bool head_sent = false; // the status line has gone out: errors can only cut the connection
+  bool ended = false;     // the responder was ended (or handed to a stream or a hijack)
+  bool chunked = false;
+  bool body_allowed = true;
+  bool keep_alive = true;
+  bool client_gone = false;
+};
+
+// Defines Bromine::Native::Worker (rack.hijack), EarlyHints and Stream. Once, at load.
+void init_response_classes(VALUE native_module);
+
+// A worker thread's objects that go into every env it builds; created once per thread.
+struct WorkerObjects {
+  VALUE hijacker;
+  VALUE early_hints;
+};
+WorkerObjects make_worker_objects();
+
+// Handles one request on a Ruby worker thread, with the GVL. Never raises for app errors (they
+// become a 500 and a log line); returns the non-zero state of a Thread#kill or similar, which the
+// caller re-raises once its C++ frames are gone.
+int handle_request(const EnvDefaults& defaults, VALUE app, const WorkerObjects& objects,
+                   Work& work);
+
+} // namespace bromine::ruby
