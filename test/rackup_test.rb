@@ -2,11 +2,12 @@
 
 require_relative "test_helper"
 
-# `rackup -s bromine` (SPEC §1): the rackup gem finds Rackup::Handler::Bromine and starts it.
+# `rackup -s bromine` (SPEC §1): rackup finds the Bromine handler (Rackup::Handler::Bromine from the
+# rackup gem with Rack 3, Rack::Handler::Bromine with Rack 2.2's own rackup) and starts it.
 class RackupTest < BromineTest::TestCase
   def test_rackup_starts_bromine
     port = free_port
-    rackup = Gem.bin_path("rackup", "rackup")
+    rackup = Rack.release < "3" ? Gem.bin_path("rack", "rackup") : Gem.bin_path("rackup", "rackup")
     command = [RbConfig.ruby, "-I", BromineTest::ServerProcess::LIB, rackup, "-s", "bromine",
                "-o", "127.0.0.1", "-p", port.to_s, "test/apps/hello.ru"]
     rackup_server = start_server(nil, command: command)

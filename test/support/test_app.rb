@@ -335,9 +335,10 @@ module BromineTest
       [Integer(params.fetch("code")), {}, []]
     end
 
-    # GET /cookies: a header with several values (Rack 3 Array value).
+    # GET /cookies: a header with several values (an Array in Rack 3, lines joined by "\n" in Rack 2).
     def route_cookies(_env, _params)
-      text("cookies", headers: { "set-cookie" => ["a=1", "b=2"] })
+      cookies = Rack.release < "3" ? "a=1\nb=2" : ["a=1", "b=2"]
+      text("cookies", headers: { "set-cookie" => cookies })
     end
 
     # GET /early_hints: a 103 with a Link header before the 200.
