@@ -106,6 +106,13 @@ int HttpRequestParser::on_headers_complete(llhttp_t* p) {
   auto& s = self(p);
   auto& r = s.request_;
   if (p->http_major != 1) return s.fail(505, "HTTP version not supported");
+  for (const auto& header : r.headers_) {
+    // RFC 9112 5.1: whitespace between a field name and its colon must be rejected.
+    std::string_view name = r.view(header.name);
+    if (name.empty() || name.back() == ' ' || name.back() == '\t') {
+      return s.fail(400, "whitespace before a header colon");
+    }
+  }
   r.major_ = p->http_major;
   r.minor_ = p->http_minor;
   r.info_.minor = p->http_minor;
@@ -140,9 +147,8 @@ int HttpRequestParser::on_message_complete(llhttp_t* p) {
 }
 
 void HttpRequestParser::classify_llhttp_error(llhttp_errno_t err) {
+  if (error_status_) return; // one of our callbacks already chose the status
   switch (err) {
-  case HPE_USER:
-    return; // one of our callbacks already chose the status
   case HPE_INVALID_METHOD:
     error_status_ = 501;
     error_reason_ = "method not implemented";

@@ -2,6 +2,7 @@
 #include "rb_env.h"
 
 #include <array>
+#include <string>
 #include <string_view>
 
 namespace bromine::ruby {
@@ -15,7 +16,7 @@ VALUE frozen(std::string_view s) {
 struct Keys {
   VALUE request_method, path_info, query_string, server_name, server_port, server_protocol,
       remote_addr, request_uri, content_type, content_length, rack_input, rack_hijack_p,
-      rack_hijack, rack_early_hints, rack_response_finished, rack_hijack_io;
+      rack_hijack, rack_early_hints, rack_response_finished, rack_hijack_io, http_transfer_encoding;
   VALUE http_1_1, http_1_0, empty;
   VALUE cStringIO, null_input, id_new, id_for_fd, read_binary_mode;
 };
@@ -82,7 +83,18 @@ char upper_underscore(char c) {
   return c;
 }
 
-// "x-custom-thing" → "HTTP_X_CUSTOM_THING"; Qnil for names that would collide after mapping.
+// "x-custom-thing" → "HTTP_X_CUSTOM_THING"; Qnil for names that could pose as another header.
+VALUE http_key(std::string_view name) {
+  // An underscore would let "X_Forwarded_For" pose as "X-Forwarded-For": drop such headers,
+  // as nginx does by default.
+  if (name.find('_') != std::string_view::npos || name.size() > 250) return Qnil;
+  char buffer[256 + 5] = {'H', 'T', 'T', 'P', '_'};
+  for (size_t i = 0; i < name.size(); ++i)
+    buffer[5 + i] = upper_underscore(name[i]);
+  return rb_interned_str(buffer, static_cast<long>(name.size() + 5));
+}
+
+// The env key of a request header, ready-made for the common ones.
 VALUE header_key(std::string_view name) {
   switch (name.size()) {
   case 12:
@@ -97,13 +109,7 @@ VALUE header_key(std::string_view name) {
   for (const auto& cached : common_headers) {
     if (cached.header.size() == name.size() && iequals(cached.header, name)) return cached.key;
   }
-  // An underscore would let "X_Forwarded_For" pose as "X-Forwarded-For": drop such headers,
-  // as nginx does by default.
-  if (name.find('_') != std::string_view::npos || name.size() > 250) return Qnil;
-  char buffer[256 + 5] = {'H', 'T', 'T', 'P', '_'};
-  for (size_t i = 0; i < name.size(); ++i)
-    buffer[5 + i] = upper_underscore(name[i]);
-  return rb_interned_str(buffer, static_cast<long>(name.size() + 5));
+  return http_key(name);
 }
 
 VALUE method_string(std::string_view method) {
@@ -165,6 +171,7 @@ void init_env_strings() {
   keys.rack_hijack_io = keep(frozen("rack.hijack_io"));
   keys.rack_early_hints = keep(frozen("rack.early_hints"));
   keys.rack_response_finished = keep(frozen("rack.response_finished"));
+  keys.http_transfer_encoding = keep(frozen("HTTP_TRANSFER_ENCODING"));
   keys.http_1_1 = keep(frozen("HTTP/1.1"));
   keys.http_1_0 = keep(frozen("HTTP/1.0"));
   keys.empty = keep(frozen(""));
@@ -176,7 +183,7 @@ void init_env_strings() {
   VALUE bromine = rb_const_get(rb_cObject, rb_intern("Bromine"));
   keys.null_input = rb_const_get(bromine, rb_intern("NULL_INPUT"));
   for (auto& cached : common_headers)
-    cached.key = keep(header_key(cached.header));
+    cached.key = keep(http_key(cached.header));
   for (auto& [name, value] : common_methods)
     value = keep(frozen(name));
   public_keys = EnvKeys{keys.rack_response_finished, keys.rack_hijack_io, keys.rack_input};
@@ -212,6 +219,12 @@ VALUE build_env(const EnvDefaults& defaults, HttpRequest& request, VALUE hijacke
     }
   }
   set_server_name(env, host, defaults);
+  if (!request.header("transfer-encoding").empty()) {
+    // The body arrives decoded: describe it as what the app will read, as Puma does.
+    rb_hash_delete(env, keys.http_transfer_encoding);
+    rb_hash_aset(env, keys.content_length,
+                 rb_str_new_cstr(std::to_string(request.body().size()).c_str()));
+  }
   *input = make_input(request);
   rb_hash_aset(env, keys.rack_input, *input);
   rb_hash_aset(env, keys.rack_hijack_p, Qtrue);

@@ -33,7 +33,8 @@ VALUE write_report(VALUE arg) {
   auto* report = reinterpret_cast<Report*>(arg);
   VALUE options = rb_hash_new();
   rb_hash_aset(options, ID2SYM(rb_intern("highlight")), Qfalse);
-  VALUE message = rb_funcall(report->error, rb_intern("full_message"), 1, options);
+  VALUE message =
+      rb_funcallv_kw(report->error, rb_intern("full_message"), 1, &options, RB_PASS_KEYWORDS);
   VALUE line = rb_sprintf("bromine: %s: %" PRIsVALUE, report->what, message);
   if (!RSTRING_LEN(line) || RSTRING_PTR(line)[RSTRING_LEN(line) - 1] != '\n') {
     rb_str_cat_cstr(line, "\n");

@@ -277,7 +277,9 @@ void send_array_body(Exchange& ex, ResponseHead& head, VALUE parts) {
     StringValue(part);
     total += static_cast<uint64_t>(RSTRING_LEN(part));
   }
-  head.finish(total);
+  // HEAD (and 304) bodies are empty by design: the app's Content-Length tells what GET would send.
+  bool advertise_app_length = ex.content_length && total == 0 && !head.body_allowed();
+  head.finish(advertise_app_length ? ex.content_length : total);
   if (head.body_allowed()) {
     ex.out.reserve(ex.out.size() + total);
     for (long i = 0; i < RARRAY_LEN(parts); ++i)
@@ -438,7 +440,8 @@ VALUE run_response_finished(VALUE arg) {
   Exchange* ex = f->exchange;
   VALUE callbacks = rb_hash_lookup(ex->env, env_keys().rack_response_finished);
   if (!RB_TYPE_P(callbacks, T_ARRAY)) return Qnil;
-  for (long i = 0; i < RARRAY_LEN(callbacks); ++i) {
+  // Rack SPEC: the callables are called in reverse order.
+  for (long i = RARRAY_LEN(callbacks) - 1; i >= 0; --i) {
     // argv[4] is the callback; argv[0..3] its arguments (env, status, headers, error).
     VALUE argv[5] = {ex->env, INT2NUM(ex->status), NIL_P(ex->headers) ? rb_hash_new() : ex->headers,
                      f->error, rb_ary_entry(callbacks, i)};

@@ -79,11 +79,14 @@ module Bromine
         Options.pending_warnings(@options).each { |line| warn "bromine: #{line}" }
         load_native
         native = Native::Server.new(@app, native_options)
-        port = listen(native)
-        native.start
-        publish_running(native, port)
-        print_listen_line(port)
-        serve(native)
+        # Traps go in before the listen line: a signal right after it must stop us gracefully.
+        with_signal_traps do
+          port = listen(native)
+          native.start
+          publish_running(native, port)
+          print_listen_line(port)
+          serve(native)
+        end
       ensure
         @lock.synchronize do
           @state = :stopped
@@ -195,10 +198,8 @@ module Bromine
           native.process_requests
         end
       end
-      with_signal_traps do
-        # join releases the GVL and returns false now and then so trap handlers get to run.
-        nil until native.join(1)
-      end
+      # join releases the GVL and returns false now and then so trap handlers get to run.
+      nil until native.join(1)
       join_workers(workers)
     end
 
