@@ -64,14 +64,14 @@ class OptionsTest < Minitest::Test
       parsed = parse("--port", "8080", "--bind", "0.0.0.0", "--public", dir, "--threads", "5",
                      "--workers", "2", "--max-body", "1000", "--max-headers", "2000",
                      "--max-message", "3000", "--keep-alive", "5", "--ping", "25",
-                     "--shutdown-timeout", "0", "--log", "--redis", "redis://localhost:6379/0",
+                     "--request-timeout", "7", "--shutdown-timeout", "0", "--log", "--redis", "redis://localhost:6379/0",
                      "app.ru")
 
       assert_equal :run, parsed.command
       assert_equal "app.ru", parsed.config_path
       assert_equal({ port: 8080, bind: "0.0.0.0", public: dir, threads: 5, workers: 2,
                      max_body: 1000, max_headers: 2000, max_message: 3000, keep_alive: 5, ping: 25,
-                     shutdown_timeout: 0, log: true, redis: "redis://localhost:6379/0" },
+                     request_timeout: 7, shutdown_timeout: 0, log: true, redis: "redis://localhost:6379/0" },
                    parsed.options)
     end
   end

@@ -27,6 +27,9 @@ module Bromine
             --max-headers BYTES      largest request header section (default: 32K)
             --max-message BYTES      largest WebSocket message (default: 1M)
             --keep-alive SECONDS     idle HTTP keep-alive timeout (default: 40)
+            --request-timeout SECONDS
+                                     time allowed for a request's headers, and for each
+                                     pause in its body or in reading the response (default: 20)
             --ping SECONDS           WebSocket ping interval (default: 40)
             --shutdown-timeout SECONDS
                                      time given to requests in flight on shutdown (default: 10)

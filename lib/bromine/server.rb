@@ -148,6 +148,7 @@ module Bromine
         max_body: @options[:max_body],
         max_headers: @options[:max_headers],
         keep_alive: @options[:keep_alive],
+        request_timeout: @options[:request_timeout],
         shutdown_timeout: @options[:shutdown_timeout],
         log: @options[:log],
         base_env: base_env
