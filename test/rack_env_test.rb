@@ -71,7 +71,8 @@ class RackEnvTest < BromineTest::TestCase
   end
 
   def test_rack_input_is_rewindable_large_body
-    assert_rewindable(SecureRandom.random_bytes(3 * 1024 * 1024))
+    report = assert_rewindable(SecureRandom.random_bytes(3 * 1024 * 1024))
+    assert report["file_backed"], "a 3 MiB body is held in memory (#{report['input_class']}), not spooled to a file"
   end
 
   def test_response_header_with_several_values
@@ -101,5 +102,6 @@ class RackEnvTest < BromineTest::TestCase
     assert_equal sha, report["first"], "first read of rack.input (#{report['input_class']})"
     assert_equal sha, report["second"], "read after rewind (#{report['input_class']})"
     assert_equal sha, report["app"], "read by the app after a second rewind (#{report['input_class']})"
+    report
   end
 end

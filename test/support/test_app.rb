@@ -151,7 +151,8 @@ module BromineTest
         env["bromine.test.rewind"] = {
           "first" => Digest::SHA256.hexdigest(first),
           "second" => Digest::SHA256.hexdigest(second),
-          "input_class" => input.class.name
+          "input_class" => input.class.name,
+          "file_backed" => input.is_a?(File) || input.class.name == "Tempfile"
         }
       end
       @app.call(env)
