@@ -23,9 +23,11 @@ module BromineTest
 
     # app: a file name in test/apps (e.g. "lint.ru") or a full path.
     # args: extra CLI options. With command: the whole argv (no port or app added).
-    def initialize(app = nil, *args, command: nil, env: {})
+    # spawn_options: extra Process.spawn options (e.g. rlimit_nofile: 20_000).
+    def initialize(app = nil, *args, command: nil, env: {}, spawn_options: {})
       @argv = command || [RbConfig.ruby, "-I", LIB, EXE, "--port", "0", *args, app_path(app)].compact
       @env = env
+      @spawn_options = spawn_options
       @lock = Mutex.new
       @changed = ConditionVariable.new
       @buffers = { stdout: +"", stderr: +"" }
@@ -36,7 +38,7 @@ module BromineTest
     def start(listen_pattern: LISTEN_LINE, timeout: START_TIMEOUT)
       out_r, out_w = IO.pipe
       err_r, err_w = IO.pipe
-      @pid = Process.spawn(@env, *@argv, chdir: ROOT, in: File::NULL, out: out_w, err: err_w)
+      @pid = Process.spawn(@env, *@argv, chdir: ROOT, in: File::NULL, out: out_w, err: err_w, **@spawn_options)
       out_w.close
       err_w.close
       @waiter = Process.detach(@pid)
@@ -97,10 +99,11 @@ module BromineTest
       wait_until(stream, timeout) { |text| pattern.match(text) }
     end
 
-    # Waits until count lines of the stream match pattern; returns those lines (or nil on timeout).
+    # Waits until count complete lines of the stream match pattern; returns those lines (or nil
+    # on timeout).
     def wait_for_lines(stream, pattern, count:, timeout: 5)
       wait_until(stream, timeout) do |text|
-        lines = text.each_line.grep(pattern)
+        lines = text.each_line.select { |line| line.end_with?("\n") && pattern.match?(line) }
         lines if lines.size >= count
       end
     end
