@@ -27,6 +27,7 @@ const llhttp_settings_t* HttpRequestParser::settings() {
     s.on_url = on_url;
     s.on_header_field = on_header_field;
     s.on_header_value = on_header_value;
+    s.on_header_value_complete = on_header_value_complete;
     s.on_headers_complete = on_headers_complete;
     s.on_body = on_body;
     s.on_message_complete = on_message_complete;
@@ -102,6 +103,19 @@ int HttpRequestParser::on_header_value(llhttp_t* p, const char* at, size_t lengt
   return 0;
 }
 
+// RFC 9110 5.5: whitespace around a field value is not part of it. llhttp skips the leading
+// whitespace; drop the trailing whitespace while the value is still the last thing stored.
+int HttpRequestParser::on_header_value_complete(llhttp_t* p) {
+  auto& r = self(p).request_;
+  if (r.headers_.empty()) return 0;
+  HttpRequest::Slice& value = r.headers_.back().value;
+  while (value.length > 0 && (r.storage_.back() == ' ' || r.storage_.back() == '\t')) {
+    --value.length;
+    r.storage_.pop_back();
+  }
+  return 0;
+}
+
 int HttpRequestParser::on_headers_complete(llhttp_t* p) {
   auto& s = self(p);
   auto& r = s.request_;
@@ -154,6 +168,7 @@ void HttpRequestParser::classify_llhttp_error(llhttp_errno_t err) {
     error_reason_ = "method not implemented";
     return;
   case HPE_INVALID_VERSION:
+  case HPE_PAUSED_H2_UPGRADE: // "PRI * HTTP/2.0", the HTTP/2 connection preface
     error_status_ = 505;
     error_reason_ = "HTTP version not supported";
     return;
