@@ -3,6 +3,8 @@
 
 #include "bromine/response_head.h"
 #include "server_core.h"
+#include "websocket_connection.h"
+#include "websocket_handshake.h"
 
 #include <cerrno>
 #include <sys/socket.h>
@@ -17,7 +19,7 @@ constexpr auto kLingerTime = std::chrono::seconds(2);
 } // namespace
 
 HttpConnection::HttpConnection(ServerCore& server, uint64_t id, UniqueFd socket, std::string peer)
-    : server_(server), id_(id), socket_(std::move(socket)), peer_(std::move(peer)),
+    : Connection(id), server_(server), socket_(std::move(socket)), peer_(std::move(peer)),
       parser_(server.limits) {}
 
 HttpConnection::~HttpConnection() {
@@ -112,6 +114,23 @@ void HttpConnection::process_input(std::string_view data) {
 }
 
 void HttpConnection::dispatch(HttpRequest&& request) {
+  if (request.wants_upgrade() || !request.header("upgrade").empty()) {
+    WebSocketUpgradeRequest handshake{request.method(),
+                                      request.version_major(),
+                                      request.version_minor(),
+                                      request.header("upgrade"),
+                                      request.header("connection"),
+                                      request.header("sec-websocket-version"),
+                                      request.header("sec-websocket-key")};
+    WebSocketUpgradeCheck check = check_websocket_upgrade(handshake);
+    if (check == WebSocketUpgradeCheck::kBadVersion ||
+        check == WebSocketUpgradeCheck::kBadRequest) {
+      // A broken WebSocket handshake is answered here; the app never sees it.
+      fail(http_status_for(check));
+      return;
+    }
+    request.websocket_ = check == WebSocketUpgradeCheck::kOk;
+  }
   state_ = State::Dispatched;
   header_deadline_set_ = false;
   upgrade_requested_ = request.wants_upgrade();
@@ -122,7 +141,7 @@ void HttpConnection::dispatch(HttpRequest&& request) {
     request_line_.append(request.target());
     request_line_.append(request.version_minor() == 0 ? " HTTP/1.0" : " HTTP/1.1");
   }
-  server_.handler(std::move(request), Responder(&server_, id_, socket_.get()));
+  server_.handler(std::move(request), Responder(&server_, id(), socket_.get()));
 }
 
 void HttpConnection::queue(std::string bytes) {
@@ -174,11 +193,44 @@ void HttpConnection::hijacked() {
   server_.retire(*this);
 }
 
+void HttpConnection::upgrade_to_websocket(std::string head,
+                                          std::shared_ptr<WebSocketEvents> events) {
+  if (state_ != State::Dispatched || peer_gone_ || shutting_down_) {
+    events->on_close(1006, "the connection ended before the upgrade"); // never opened
+    end_response(false, 503, 0);
+    return;
+  }
+  if (server_.options.access_log) server_.access_log.record(peer_, request_line_, 101, 0);
+  out_.push(std::move(head));
+  uint64_t id = server_.reserve_id();
+  auto ws = std::make_unique<WebSocketConnection>(server_, id, std::move(socket_), std::move(out_),
+                                                  std::move(unread_), std::move(events));
+  WebSocketConnection* raw = ws.get();
+  // This object steps aside; the socket and its epoll registration now belong to the WebSocket.
+  state_ = State::Closed;
+  notify_drain_waiters();
+  server_.retire(*this);
+  server_.install(std::move(ws));
+  raw->start();
+}
+
 void HttpConnection::fail(int status) {
   if (server_.options.access_log) {
     server_.access_log.record(peer_, "-", status, 0);
   }
-  out_.push(error_response(status));
+  if (status == 426) {
+    // RFC 6455 4.4: say which version we speak.
+    std::string out;
+    RequestInfo info;
+    info.keep_alive = false;
+    ResponseHead head(out, info, 426);
+    head.add("Sec-WebSocket-Version", "13");
+    head.add("Content-Type", "text/plain");
+    head.finish(0);
+    out_.push(std::move(out));
+  } else {
+    out_.push(error_response(status));
+  }
   state_ = State::Closing;
   flush();
 }

@@ -5,6 +5,8 @@
 #include "bromine/event_loop.h"
 #include "bromine/http_request.h"
 #include "bromine/unique_fd.h"
+#include "bromine/websocket.h"
+#include "connection.h"
 #include "http_request_parser.h"
 #include "write_queue.h"
 
@@ -19,10 +21,10 @@ class ServerCore;
 struct DrainWaiter;
 
 // Lives on the loop thread; every method is called there.
-class HttpConnection final : public IoHandler {
+class HttpConnection final : public Connection {
 public:
   HttpConnection(ServerCore& server, uint64_t id, UniqueFd socket, std::string peer);
-  ~HttpConnection();
+  ~HttpConnection() override;
 
   void start();
   void on_io(uint32_t events) override;
@@ -32,17 +34,19 @@ public:
   void queue_file(UniqueFd file, uint64_t offset, uint64_t length);
   void end_response(bool keep_alive, int status, uint64_t body_bytes);
   void hijacked();
+  void upgrade_to_websocket(std::string head, std::shared_ptr<WebSocketEvents> events);
   void wait_for_drain(std::shared_ptr<DrainWaiter> waiter, uint64_t limit);
 
   // Closes the connection if its deadline has passed.
-  void check_timeout(EventLoop::Clock::time_point now);
+  void check_timeout(EventLoop::Clock::time_point now) override;
   // The server is stopping: close now if idle, else after the response in progress.
-  void begin_shutdown();
+  void begin_shutdown() override;
   // Closes at once (a response in progress is cut).
-  void force_close();
+  void force_close() override;
+  void flush_now() override { flush(); }
 
-  uint64_t id() const { return id_; }
-  bool closed() const { return state_ == State::Closed; }
+  bool closed() const override { return state_ == State::Closed; }
+  HttpConnection* as_http() override { return this; }
 
 private:
   enum class State {
@@ -65,7 +69,6 @@ private:
   void notify_drain_waiters();
 
   ServerCore& server_;
-  uint64_t id_;
   UniqueFd socket_;
   std::string peer_;
   HttpRequestParser parser_;

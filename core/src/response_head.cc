@@ -203,6 +203,13 @@ void ResponseHead::finish(std::optional<uint64_t> content_length) {
   out_.append("\r\n");
 }
 
+void ResponseHead::finish_upgrade(std::string_view protocol) {
+  out_.append("Upgrade: ");
+  out_.append(protocol);
+  out_.append("\r\nConnection: Upgrade\r\n");
+  finish_unframed();
+}
+
 void ResponseHead::finish_unframed() {
   out_.append("Date: ");
   out_.append(http_date_now());

@@ -36,6 +36,10 @@ void Server::after_batch(std::function<void()> hook) {
 void Server::on_stopping(std::function<void()> hook) {
   core_->stopping_hook = std::move(hook);
 }
+void Server::publish(std::string channel, std::string message, bool binary) {
+  core_->publish(std::move(channel), std::move(message), binary);
+}
+
 void Server::run() {
   core_->run();
 }

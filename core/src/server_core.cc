@@ -2,6 +2,8 @@
 #include "server_core.h"
 
 #include "http_connection.h"
+#include "websocket_connection.h"
+#include "websocket_frame.h"
 
 namespace bromine {
 
@@ -25,15 +27,69 @@ ServerCore::~ServerCore() {
 
 void ServerCore::with_connection(uint64_t id, std::function<void(HttpConnection&)> fn) {
   if (loop.in_loop_thread()) {
-    if (HttpConnection* c = find(id)) fn(*c);
+    if (Connection* c = find(id)) {
+      if (HttpConnection* http = c->as_http()) fn(*http);
+    }
     return;
   }
   loop.post([this, id, fn = std::move(fn)] {
-    if (HttpConnection* c = find(id)) fn(*c);
+    if (Connection* c = find(id)) {
+      if (HttpConnection* http = c->as_http()) fn(*http);
+    }
   });
 }
 
-HttpConnection* ServerCore::find(uint64_t id) {
+void ServerCore::with_websocket(uint64_t id, std::function<void(WebSocketConnection&)> fn) {
+  auto run = [this, id](const std::function<void(WebSocketConnection&)>& f) {
+    if (Connection* c = find(id)) {
+      if (WebSocketConnection* ws = c->as_websocket()) f(*ws);
+    }
+  };
+  if (loop.in_loop_thread()) {
+    run(fn);
+    return;
+  }
+  loop.post([run, fn = std::move(fn)] { run(fn); });
+}
+
+void ServerCore::publish(std::string channel, std::string message, bool binary) {
+  if (loop.in_loop_thread()) {
+    deliver(channel, message, binary);
+    return;
+  }
+  loop.post([this, channel = std::move(channel), message = std::move(message), binary] {
+    deliver(channel, message, binary);
+  });
+}
+
+// One encoded frame shared by every direct subscriber; callback subscribers get the text.
+void ServerCore::deliver(const std::string& channel, const std::string& message, bool binary) {
+  // A copy: a delivery may close a subscriber, which changes the registry.
+  delivery_scratch_ = pubsub.subscribers(channel);
+  std::shared_ptr<const std::string> frame;
+  for (const auto& subscriber : delivery_scratch_) {
+    Connection* c = find(subscriber.id);
+    WebSocketConnection* ws = c ? c->as_websocket() : nullptr;
+    if (!ws) continue;
+    if (subscriber.to_events) {
+      ws->deliver_publish(channel, message);
+      continue;
+    }
+    if (!frame) {
+      auto bytes = std::make_shared<std::string>();
+      size_t header_size = websocket_frame_header_size(message.size());
+      bytes->resize(header_size + message.size());
+      encode_frame_header(binary ? WebSocketOpcode::kBinary : WebSocketOpcode::kText, true,
+                          message.size(),
+                          std::as_writable_bytes(std::span(bytes->data(), header_size)));
+      bytes->replace(header_size, message.size(), message);
+      frame = std::move(bytes);
+    }
+    ws->send_shared(frame);
+  }
+}
+
+Connection* ServerCore::find(uint64_t id) {
   auto index = static_cast<uint32_t>(id & 0xffffffff);
   auto generation = static_cast<uint32_t>(id >> 32);
   if (index >= slots_.size()) return nullptr;
@@ -46,6 +102,14 @@ HttpConnection* ServerCore::find(uint64_t id) {
 
 void ServerCore::adopt(UniqueFd socket, std::string peer) {
   if (stopping_) return; // closes the socket
+  uint64_t id = reserve_id();
+  auto connection = std::make_unique<HttpConnection>(*this, id, std::move(socket), std::move(peer));
+  HttpConnection* raw = connection.get();
+  install(std::move(connection));
+  raw->start();
+}
+
+uint64_t ServerCore::reserve_id() {
   uint32_t index;
   if (!free_slots_.empty()) {
     index = free_slots_.back();
@@ -54,15 +118,23 @@ void ServerCore::adopt(UniqueFd socket, std::string peer) {
     index = static_cast<uint32_t>(slots_.size());
     slots_.emplace_back();
   }
-  Slot& slot = slots_[index];
-  uint64_t id = (static_cast<uint64_t>(slot.generation) << 32) | index;
-  slot.connection = std::make_unique<HttpConnection>(*this, id, std::move(socket), std::move(peer));
+  return (static_cast<uint64_t>(slots_[index].generation) << 32) | index;
+}
+
+void ServerCore::install(std::unique_ptr<Connection> connection) {
+  auto index = static_cast<uint32_t>(connection->id() & 0xffffffff);
+  slots_[index].connection = std::move(connection);
   ++live_connections_;
-  slot.connection->start();
+}
+
+void ServerCore::flush_later(Connection& connection) {
+  if (connection.flush_scheduled) return;
+  connection.flush_scheduled = true;
+  flush_list_.push_back(&connection);
 }
 
 // Destroyed after the current batch: events for it may still be in the batch being handled.
-void ServerCore::retire(HttpConnection& connection) {
+void ServerCore::retire(Connection& connection) {
   auto index = static_cast<uint32_t>(connection.id() & 0xffffffff);
   Slot& slot = slots_[index];
   retired_.push_back(std::move(slot.connection));
@@ -73,6 +145,13 @@ void ServerCore::retire(HttpConnection& connection) {
 }
 
 void ServerCore::after_batch() {
+  // Flushing may retire connections, so the list is taken first and the retired freed after.
+  for (size_t i = 0; i < flush_list_.size(); ++i) {
+    Connection* c = flush_list_[i];
+    c->flush_scheduled = false;
+    if (!c->closed()) c->flush_now();
+  }
+  flush_list_.clear();
   retired_.clear();
   if (options.access_log) access_log.flush();
   if (after_batch_hook) after_batch_hook();

@@ -4,8 +4,10 @@
 #include "access_log.h"
 #include "bromine/event_loop.h"
 #include "bromine/server.h"
+#include "connection.h"
 #include "http_request_parser.h"
 #include "listener.h"
+#include "pubsub_registry.h"
 
 #include <array>
 #include <condition_variable>
@@ -18,6 +20,7 @@
 namespace bromine {
 
 class HttpConnection;
+class WebSocketConnection;
 
 // Lets a thread wait until a connection's write queue has drained below a limit.
 struct DrainWaiter {
@@ -39,14 +42,23 @@ public:
   explicit ServerCore(ServerOptions options);
   ~ServerCore();
 
-  // Runs `fn(connection)` on the loop thread if the connection still exists: at once when called
-  // there, else posted. Any thread.
+  // Runs `fn(connection)` on the loop thread if the connection still exists (and is of that
+  // kind): at once when called there, else posted. Any thread.
   void with_connection(uint64_t id, std::function<void(HttpConnection&)> fn);
+  void with_websocket(uint64_t id, std::function<void(WebSocketConnection&)> fn);
+  // Queues a publish for the loop thread, keeping call order. Any thread.
+  void publish(std::string channel, std::string message, bool binary);
 
   // Loop thread.
   void adopt(UniqueFd socket, std::string peer);
-  void retire(HttpConnection& connection);
-  HttpConnection* find(uint64_t id);
+  // Reserves a table slot; install() fills it with the connection built for that id.
+  uint64_t reserve_id();
+  void install(std::unique_ptr<Connection> connection);
+  void retire(Connection& connection);
+  Connection* find(uint64_t id);
+  // Flushes `connection` once this batch of events is handled, so several messages queued in
+  // one batch leave in one write.
+  void flush_later(Connection& connection);
   std::span<char> read_buffer() { return read_buffer_; }
   bool stopping() const { return stopping_; }
 
@@ -62,10 +74,11 @@ public:
   std::function<void()> stopping_hook;
   std::vector<std::unique_ptr<Listener>> listeners;
   AccessLog access_log;
+  PubSubRegistry pubsub;
 
 private:
   struct Slot {
-    std::unique_ptr<HttpConnection> connection;
+    std::unique_ptr<Connection> connection;
     uint32_t generation = 1;
   };
 
@@ -73,11 +86,14 @@ private:
   void sweep_timeouts();
   void after_batch();
   void stop_when_empty();
+  void deliver(const std::string& channel, const std::string& message, bool binary);
 
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_slots_;
   size_t live_connections_ = 0;
-  std::vector<std::unique_ptr<HttpConnection>> retired_;
+  std::vector<std::unique_ptr<Connection>> retired_;
+  std::vector<Connection*> flush_list_;
+  std::vector<PubSubRegistry::Subscriber> delivery_scratch_;
   std::array<char, 64 * 1024> read_buffer_;
   bool stopping_ = false;
   EventLoop::Clock::time_point stop_deadline_;

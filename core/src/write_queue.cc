@@ -19,13 +19,21 @@ void WriteQueue::push(std::string bytes) {
   if (bytes.empty()) return;
   pending_bytes_ += bytes.size();
   // Small pieces join the previous buffer, so a response is usually one iovec.
-  if (!items_.empty() && !items_.back().file && bytes.size() < 4096 &&
+  if (!items_.empty() && !items_.back().file && !items_.back().shared && bytes.size() < 4096 &&
       items_.back().bytes.size() < 16384) {
     items_.back().bytes.append(bytes);
     return;
   }
   Item item;
   item.bytes = std::move(bytes);
+  items_.push_back(std::move(item));
+}
+
+void WriteQueue::push_shared(std::shared_ptr<const std::string> bytes) {
+  if (!bytes || bytes->empty()) return;
+  pending_bytes_ += bytes->size();
+  Item item;
+  item.shared = std::move(bytes);
   items_.push_back(std::move(item));
 }
 
@@ -74,8 +82,9 @@ WriteQueue::Result WriteQueue::flush(int socket_fd) {
     iovec iov[kMaxIovecs];
     int count = 0;
     for (auto it = items_.begin(); it != items_.end() && count < kMaxIovecs && !it->file; ++it) {
-      iov[count].iov_base = it->bytes.data() + it->offset;
-      iov[count].iov_len = it->bytes.size() - it->offset;
+      std::string_view bytes = data(*it);
+      iov[count].iov_base = const_cast<char*>(bytes.data()) + it->offset;
+      iov[count].iov_len = bytes.size() - it->offset;
       ++count;
     }
     ssize_t n = ::writev(socket_fd, iov, count);
@@ -89,7 +98,7 @@ WriteQueue::Result WriteQueue::flush(int socket_fd) {
     sent_bytes_ += written;
     while (written > 0) {
       Item& front = items_.front();
-      size_t left = front.bytes.size() - front.offset;
+      size_t left = data(front).size() - front.offset;
       if (written >= left) {
         written -= left;
         items_.pop_front();

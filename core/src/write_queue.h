@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
+#include <string_view>
 
 namespace bromine {
 
@@ -19,6 +21,8 @@ public:
   };
 
   void push(std::string bytes);
+  // Queues bytes shared with other queues (one encoded frame for many subscribers).
+  void push_shared(std::shared_ptr<const std::string> bytes);
   void push_file(UniqueFd file, uint64_t offset, uint64_t length);
   // Sends as much as the socket takes.
   Result flush(int socket_fd);
@@ -31,7 +35,8 @@ public:
 
 private:
   struct Item {
-    std::string bytes; // when file is not set
+    std::string bytes; // when neither shared nor file is set
+    std::shared_ptr<const std::string> shared;
     size_t offset = 0; // into bytes
     UniqueFd file;
     uint64_t file_offset = 0;
@@ -39,6 +44,9 @@ private:
   };
 
   Result send_file(int socket_fd, Item& item);
+  static std::string_view data(const Item& item) {
+    return item.shared ? std::string_view(*item.shared) : std::string_view(item.bytes);
+  }
 
   std::deque<Item> items_;
   uint64_t pending_bytes_ = 0;

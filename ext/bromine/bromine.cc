@@ -2,6 +2,7 @@
 #include "rb_env.h"
 #include "rb_native_server.h"
 #include "rb_response.h"
+#include "rb_websocket.h"
 
 #include <ruby.h>
 
@@ -11,4 +12,5 @@ extern "C" __attribute__((visibility("default"))) void Init_bromine(void) {
   bromine::ruby::init_env_strings();
   bromine::ruby::init_response_classes(native);
   bromine::ruby::init_native_server(native);
+  bromine::ruby::init_websocket(bromine);
 }

@@ -5,6 +5,7 @@
 #include "rb_env.h"
 #include "rb_gvl.h"
 #include "rb_response.h"
+#include "rb_websocket.h"
 #include "rb_work_queue.h"
 
 #include <chrono>
@@ -30,6 +31,7 @@ struct NativeServer {
   bool io_finished = false;
   bool started = false;
   EnvDefaults defaults;
+  SocketContext sockets;
   VALUE app = Qnil;
   std::string bind;
   uint16_t port = 0;
@@ -48,6 +50,7 @@ void server_mark(void* p) {
   rb_gc_mark(s->defaults.base_env);
   rb_gc_mark(s->defaults.server_name);
   rb_gc_mark(s->defaults.server_port);
+  s->sockets.registry.mark();
 }
 
 void server_free(void* p) {
@@ -100,6 +103,8 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   core.request_timeout = seconds_option(options, "request_timeout", core.request_timeout);
   core.shutdown_timeout = seconds_option(options, "shutdown_timeout", core.shutdown_timeout);
   core.access_log = RTEST(option(options, "log"));
+  core.websocket_max_message = bytes_option(options, "max_message", core.websocket_max_message);
+  core.websocket_ping_interval = seconds_option(options, "ping", core.websocket_ping_interval);
 
   VALUE bind = option(options, "bind");
   VALUE port = option(options, "port");
@@ -113,10 +118,12 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   s->bind = NIL_P(bind) ? "127.0.0.1" : StringValueCStr(bind);
   s->port = NIL_P(port) ? 3000 : static_cast<uint16_t>(NUM2UINT(port));
   s->defaults.base_env = base_env;
+  s->sockets.server = s->server.get();
+  s->sockets.queue = &s->queue;
 
   NativeServer* raw = s;
   s->server->on_request([raw](HttpRequest&& request, Responder&& responder) {
-    raw->queue.push(Work{std::move(request), std::move(responder)});
+    raw->queue.push(Work{std::move(request), std::move(responder), nullptr});
   });
   s->server->after_batch([raw] { raw->queue.wake_workers(); });
   return self;
@@ -139,6 +146,7 @@ VALUE server_listen(VALUE self) {
     std::string what = e.what();
     rb_sys_fail(what.c_str());
   }
+  set_publish_context(&s.sockets);
   rb_obj_freeze(s.defaults.server_name);
   rb_obj_freeze(s.defaults.server_port);
   return INT2NUM(s.port);
@@ -211,7 +219,8 @@ int worker_loop(NativeServer& s) {
         continue;
       }
     }
-    int state = handle_request(s.defaults, s.app, objects, work);
+    int state = work.socket ? run_socket_events(work.socket)
+                            : handle_request(s.defaults, s.app, s.sockets, objects, work);
     if (state) return state;
   }
 }

@@ -365,6 +365,25 @@ void send_partial_hijack(Exchange& ex, ResponseHead& head) {
   rb_funcall(ex.partial_hijack, id_call, 1, io);
 }
 
+// The app set a WebSocket handler and a status below 300: answer 101 with its headers.
+void upgrade_to_websocket(Exchange& ex, VALUE handler) {
+  ex.out.clear();
+  RequestInfo info = ex.work->request.info();
+  ResponseHead head(ex.out, info, 101);
+  HeaderWalk walk{&ex, &head};
+  if (!NIL_P(ex.headers)) {
+    rb_hash_foreach(rb_convert_type(ex.headers, T_HASH, "Hash", "to_hash"), add_header,
+                    reinterpret_cast<VALUE>(&walk));
+  }
+  head.add("Sec-WebSocket-Accept", websocket_accept(ex.work->request.header("sec-websocket-key")));
+  head.finish_upgrade("websocket");
+  std::shared_ptr<WebSocketEvents> events = prepare_upgrade(*ex.sockets, ex.env, handler);
+  ex.status = 101;
+  ex.head_sent = ex.ended = true;
+  ex.work->responder.upgrade_to_websocket(std::move(ex.out), std::move(events));
+  ex.out.clear();
+}
+
 VALUE call_app(VALUE arg) {
   auto* ex = reinterpret_cast<Exchange*>(arg);
   ex->result = rb_funcall(ex->app, id_call, 1, ex->env);
@@ -389,6 +408,13 @@ VALUE send_response(VALUE arg) {
   ex->status = NUM2INT(rb_ary_entry(result, 0));
   ex->headers = rb_ary_entry(result, 1);
   ex->body = rb_ary_entry(result, 2);
+  if (ex->status < 300 && ex->work->request.is_websocket_upgrade()) {
+    VALUE handler = upgrade_handler_from(ex->env);
+    if (!NIL_P(handler)) {
+      upgrade_to_websocket(*ex, handler);
+      return Qnil;
+    }
+  }
   if (ex->status < 100 || ex->status > 999) rb_raise(rb_eArgError, "invalid status %d", ex->status);
 
   ex->out.clear();
@@ -519,10 +545,11 @@ WorkerObjects make_worker_objects() {
   return WorkerObjects{worker, hints};
 }
 
-int handle_request(const EnvDefaults& defaults, VALUE app, const WorkerObjects& objects,
-                   Work& work) {
+int handle_request(const EnvDefaults& defaults, VALUE app, SocketContext& sockets,
+                   const WorkerObjects& objects, Work& work) {
   Exchange ex;
   ex.work = &work;
+  ex.sockets = &sockets;
   ex.app = app;
   WorkerState& state = worker_state(objects.hijacker);
   state.current = &ex;
@@ -539,6 +566,7 @@ int handle_request(const EnvDefaults& defaults, VALUE app, const WorkerObjects& 
         auto* args = reinterpret_cast<EnvArgs*>(a);
         args->ex->env = build_env(*args->defaults, args->ex->work->request, args->objects->hijacker,
                                   args->objects->early_hints, &args->ex->input);
+        if (args->ex->work->request.is_websocket_upgrade()) announce_websocket(args->ex->env);
         return Qnil;
       },
       reinterpret_cast<VALUE>(&env_args), &error_state);

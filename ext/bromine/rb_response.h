@@ -3,6 +3,7 @@
 #pragma once
 
 #include "rb_env.h"
+#include "rb_websocket.h"
 #include "rb_work_queue.h"
 
 #include <cstdint>
@@ -16,6 +17,7 @@ namespace bromine::ruby {
 // that a Ruby raise inside protected calls never skips its destructor.
 struct Exchange {
   Work* work = nullptr;
+  SocketContext* sockets = nullptr;
   VALUE app = Qnil;
   VALUE env = Qnil;
   VALUE input = Qnil;
@@ -50,7 +52,7 @@ WorkerObjects make_worker_objects();
 // Handles one request on a Ruby worker thread, with the GVL. Never raises for app errors (they
 // become a 500 and a log line); returns the non-zero state of a Thread#kill or similar, which the
 // caller re-raises once its C++ frames are gone.
-int handle_request(const EnvDefaults& defaults, VALUE app, const WorkerObjects& objects,
-                   Work& work);
+int handle_request(const EnvDefaults& defaults, VALUE app, SocketContext& sockets,
+                   const WorkerObjects& objects, Work& work);
 
 } // namespace bromine::ruby

@@ -6,13 +6,18 @@
 
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 
 namespace bromine::ruby {
 
+struct SocketState;
+
+// A request for the app, or a WebSocket connection whose queued callbacks are due.
 struct Work {
   HttpRequest request;
   Responder responder;
+  std::shared_ptr<SocketState> socket;
 };
 
 class WorkQueue {

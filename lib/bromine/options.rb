@@ -73,8 +73,6 @@ module Bromine
     PENDING = {
       public: "static files are not served yet in this version; every request goes to the app",
       workers: "forked workers are not implemented yet; running in one process",
-      max_message: "WebSockets are not implemented yet in this version; ignored",
-      ping: "WebSockets are not implemented yet in this version; ignored",
       redis: "pub/sub is not implemented yet in this version; ignored"
     }.freeze
 

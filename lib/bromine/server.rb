@@ -149,6 +149,8 @@ module Bromine
         max_headers: @options[:max_headers],
         keep_alive: @options[:keep_alive],
         request_timeout: @options[:request_timeout],
+        max_message: @options[:max_message],
+        ping: @options[:ping],
         shutdown_timeout: @options[:shutdown_timeout],
         log: @options[:log],
         base_env: base_env
@@ -200,7 +202,7 @@ module Bromine
         end
       end
       # join releases the GVL and returns false now and then so trap handlers get to run.
-      nil until native.join(1)
+      nil until native.join(0.1)
       join_workers(workers)
     end
 

@@ -48,6 +48,8 @@ public:
   bool keep_alive() const { return info_.keep_alive; }
   // The client asked to switch protocols (Connection: upgrade + Upgrade: ...).
   bool wants_upgrade() const { return upgrade_; }
+  // A valid RFC 6455 handshake (checked by the server before the handler sees the request).
+  bool is_websocket_upgrade() const { return websocket_; }
 
   RequestBody& body() { return body_; }
   const RequestBody& body() const { return body_; }
@@ -70,6 +72,7 @@ private:
   uint8_t major_ = 1;
   uint8_t minor_ = 1;
   bool upgrade_ = false;
+  bool websocket_ = false;
   RequestInfo info_;
   RequestBody body_;
   std::string remote_address_;

@@ -2,8 +2,10 @@
 #pragma once
 
 #include "bromine/unique_fd.h"
+#include "bromine/websocket.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace bromine {
@@ -33,6 +35,10 @@ public:
   void end(bool keep_alive, int status, uint64_t body_bytes);
   // write() and end() in one hop to the loop thread: the usual way to send a whole response.
   void respond(std::string bytes, bool keep_alive, int status, uint64_t body_bytes);
+
+  // Sends `head` (a complete 101 response) and turns the connection into a WebSocket whose
+  // events go to `events`. Only for a request with is_websocket_upgrade().
+  void upgrade_to_websocket(std::string head, std::shared_ptr<WebSocketEvents> events);
 
   // Blocks the calling thread (never the loop thread) until fewer than `limit` bytes are queued
   // for this connection. Returns false if the connection is gone.

@@ -26,6 +26,9 @@ public:
   // known; nullopt means unknown (chunked on HTTP/1.1, close-delimited on HTTP/1.0).
   void finish(std::optional<uint64_t> content_length);
 
+  // For a 101: appends `Upgrade: <protocol>`, `Connection: Upgrade`, Date and the blank line.
+  void finish_upgrade(std::string_view protocol);
+
   // Appends Date and the blank line only: the app writes the rest itself (a partial hijack).
   void finish_unframed();
 

@@ -24,6 +24,15 @@ struct ServerOptions {
   // response is moving; slow clients are cut off after it.
   std::chrono::milliseconds request_timeout{20'000};
   std::chrono::milliseconds shutdown_timeout{10'000};
+  // Largest WebSocket message accepted (1009 above).
+  uint64_t websocket_max_message = 1 << 20;
+  // Idle WebSocket connections are pinged this often, and dropped if a whole interval passes
+  // without an answer. Zero disables pings.
+  std::chrono::milliseconds websocket_ping_interval{40'000};
+  // Above this many queued bytes, on_drained is reported once the queue empties.
+  uint64_t websocket_high_water = 64 * 1024;
+  // A WebSocket whose queue passes this is disconnected (1008) instead of growing without bound.
+  uint64_t websocket_max_pending = 16ull << 20;
   // One Common Log Format line per response on stdout.
   bool access_log = false;
   int listen_backlog = 1024;
@@ -52,6 +61,9 @@ public:
   void after_batch(std::function<void()> hook);
   // Called once on the loop thread when a graceful stop begins (to wake worker threads, say).
   void on_stopping(std::function<void()> hook);
+
+  // Sends `message` to every subscriber of `channel`, in call order per channel. Any thread.
+  void publish(std::string channel, std::string message, bool binary = false);
 
   // Runs the event loop on the calling thread until the server has stopped.
   void run();

@@ -1,0 +1,303 @@
+// WebSocketConnection: RFC 6455 framing, control frames, the close handshake, pings, pub/sub.
+#include "websocket_connection.h"
+
+#include "server_core.h"
+#include "websocket_handshake.h"
+
+#include <cerrno>
+#include <sys/socket.h>
+
+namespace bromine {
+
+namespace {
+
+constexpr uint32_t kWatchedEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+// How long to wait for the peer's close frame, or for it to close TCP after ours.
+constexpr auto kCloseWait = std::chrono::seconds(3);
+
+std::string encode_message(std::string_view data, bool binary) {
+  std::string frame;
+  size_t header_size = websocket_frame_header_size(data.size());
+  frame.resize(header_size + data.size());
+  encode_frame_header(binary ? WebSocketOpcode::kBinary : WebSocketOpcode::kText, true, data.size(),
+                      std::as_writable_bytes(std::span(frame.data(), header_size)));
+  frame.replace(header_size, data.size(), data);
+  return frame;
+}
+
+} // namespace
+
+std::string websocket_accept(std::string_view key) {
+  auto accept = accept_key(key);
+  return accept ? std::string(accept->view()) : std::string();
+}
+
+// --- WebSocketEvents and WebSocket --------------------------------------------------------------
+
+void WebSocketEvents::on_shutdown(const WebSocket& socket) {
+  socket.close(1001, "server shutting down");
+}
+
+bool WebSocket::send(std::string_view data, bool binary) const {
+  if (!is_open()) return false;
+  shared_->posted.fetch_add(data.size(), std::memory_order_relaxed);
+  server_->with_websocket(
+      id_, [data = std::string(data), binary, shared = shared_](WebSocketConnection& c) {
+        shared->posted.fetch_sub(data.size(), std::memory_order_relaxed);
+        c.send_message(data, binary);
+      });
+  return true;
+}
+
+void WebSocket::close(uint16_t code, std::string_view reason) const {
+  if (!server_) return;
+  server_->with_websocket(
+      id_, [code, reason = std::string(reason)](WebSocketConnection& c) { c.close(code, reason); });
+}
+
+void WebSocket::subscribe(std::string channel, bool to_events) const {
+  if (!server_) return;
+  server_->with_websocket(id_, [channel = std::move(channel), to_events](WebSocketConnection& c) {
+    c.subscribe(channel, to_events);
+  });
+}
+
+void WebSocket::unsubscribe(std::string channel) const {
+  if (!server_) return;
+  server_->with_websocket(
+      id_, [channel = std::move(channel)](WebSocketConnection& c) { c.unsubscribe(channel); });
+}
+
+uint64_t WebSocket::pending() const {
+  if (!shared_) return 0;
+  return shared_->posted.load(std::memory_order_relaxed) +
+         shared_->queued.load(std::memory_order_relaxed);
+}
+
+// --- WebSocketConnection ------------------------------------------------------------------------
+
+WebSocketConnection::WebSocketConnection(ServerCore& server, uint64_t id, UniqueFd socket,
+                                         WriteQueue output, std::string early_input,
+                                         std::shared_ptr<WebSocketEvents> events)
+    : Connection(id), server_(server), socket_(std::move(socket)), out_(std::move(output)),
+      early_input_(std::move(early_input)), events_(std::move(events)),
+      shared_(std::make_shared<WebSocketShared>()), handle_(&server, id, shared_),
+      parser_(WebSocketParserOptions{server.options.websocket_max_message}) {}
+
+WebSocketConnection::~WebSocketConnection() = default;
+
+void WebSocketConnection::start() {
+  server_.loop.rewatch(socket_.get(), kWatchedEvents, this);
+  last_input_ = server_.loop.now();
+  flush();
+  events_->on_open(handle_);
+  if (!early_input_.empty()) {
+    std::string input = std::move(early_input_);
+    early_input_.clear();
+    process(std::span(input.data(), input.size()));
+  }
+  read_input();
+}
+
+void WebSocketConnection::on_io(uint32_t events) {
+  if (state_ == State::Closed) return;
+  if (events & EPOLLOUT) flush();
+  if (state_ != State::Closed && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+    read_input();
+  }
+}
+
+void WebSocketConnection::read_input() {
+  std::span<char> buffer = server_.read_buffer();
+  while (state_ != State::Closed) {
+    ssize_t n = ::read(socket_.get(), buffer.data(), buffer.size());
+    if (n > 0) {
+      last_input_ = server_.loop.now();
+      ping_outstanding_ = false;
+      if (closing_after_flush_) continue; // discarding input after our final close frame
+      process(buffer.first(static_cast<size_t>(n)));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    // The peer closed TCP: a clean end after the close handshake, else an abnormal one.
+    finish(close_code_, close_reason_);
+    return;
+  }
+}
+
+void WebSocketConnection::process(std::span<char> data) {
+  while (state_ != State::Closed && !closing_after_flush_) {
+    WebSocketFrameEvent event = parser_.parse(data);
+    data = data.subspan(event.consumed);
+    switch (event.type) {
+    case WebSocketFrameEvent::Type::kNeedMore:
+      return;
+    case WebSocketFrameEvent::Type::kData:
+      if (auto message = assembler_.add(event)) {
+        if (state_ == State::Open) {
+          events_->on_message(message->text(), message->opcode == WebSocketOpcode::kBinary);
+        }
+      }
+      break;
+    case WebSocketFrameEvent::Type::kPing:
+      if (state_ == State::Open) queue_control(encode_pong_frame(event.payload).view());
+      break;
+    case WebSocketFrameEvent::Type::kPong:
+      break;
+    case WebSocketFrameEvent::Type::kClose:
+      if (state_ == State::Open) {
+        // The peer started the close: echo its code, then close TCP once the echo is out.
+        close_code_ = event.close_code;
+        close_reason_.assign(event.reason);
+        queue_control(encode_close_frame(event.close_code).view());
+      }
+      shared_->open.store(false, std::memory_order_release);
+      state_ = State::CloseSent;
+      closing_after_flush_ = true;
+      flush();
+      return;
+    case WebSocketFrameEvent::Type::kError:
+      fail(event.close_code, event.reason);
+      return;
+    }
+  }
+}
+
+void WebSocketConnection::queue(std::string bytes) {
+  out_.push(std::move(bytes));
+  server_.flush_later(*this);
+}
+
+void WebSocketConnection::queue_control(std::string_view frame) {
+  queue(std::string(frame));
+}
+
+void WebSocketConnection::send_message(std::string_view data, bool binary) {
+  if (state_ != State::Open) return;
+  queue(encode_message(data, binary));
+  if (out_.pending_bytes() > server_.options.websocket_max_pending) {
+    finish(websocket_close::kPolicyViolation, "outgoing buffer over the limit");
+  }
+}
+
+void WebSocketConnection::send_shared(std::shared_ptr<const std::string> frame) {
+  if (state_ != State::Open) return;
+  out_.push_shared(std::move(frame));
+  server_.flush_later(*this);
+  if (out_.pending_bytes() > server_.options.websocket_max_pending) {
+    // A subscriber that doesn't read must not make the server grow without bound.
+    finish(websocket_close::kPolicyViolation, "outgoing buffer over the limit");
+  }
+}
+
+void WebSocketConnection::deliver_publish(std::string_view channel, std::string_view message) {
+  if (state_ == State::Open) events_->on_publish(channel, message);
+}
+
+void WebSocketConnection::close(uint16_t code, std::string_view reason) {
+  if (state_ != State::Open) return;
+  close_code_ = code;
+  close_reason_.assign(reason);
+  queue_control(encode_close_frame(code, reason).view());
+  shared_->open.store(false, std::memory_order_release);
+  state_ = State::CloseSent;
+  close_deadline_ = server_.loop.now() + kCloseWait;
+}
+
+// A protocol error: send the close code and end the connection without waiting for a reply.
+void WebSocketConnection::fail(uint16_t code, std::string_view reason) {
+  if (state_ == State::Closed) return;
+  if (state_ == State::Open) {
+    close_code_ = code;
+    close_reason_.assign(reason);
+    queue_control(encode_close_frame(code, reason).view());
+  }
+  shared_->open.store(false, std::memory_order_release);
+  state_ = State::CloseSent;
+  closing_after_flush_ = true;
+  flush();
+}
+
+void WebSocketConnection::subscribe(std::string channel, bool to_events) {
+  if (state_ != State::Open) return;
+  if (server_.pubsub.subscribe(channel, id(), to_events)) channels_.push_back(std::move(channel));
+}
+
+void WebSocketConnection::unsubscribe(const std::string& channel) {
+  if (!server_.pubsub.unsubscribe(channel, id())) return;
+  std::erase(channels_, channel);
+}
+
+void WebSocketConnection::flush_now() {
+  flush();
+}
+
+void WebSocketConnection::flush() {
+  if (state_ == State::Closed) return;
+  if (!out_.empty()) {
+    WriteQueue::Result result = out_.flush(socket_.get());
+    if (result == WriteQueue::Result::Failed) {
+      finish(1006, "connection lost");
+      return;
+    }
+    if (out_.pending_bytes() > server_.options.websocket_high_water) above_high_water_ = true;
+  }
+  shared_->queued.store(out_.pending_bytes(), std::memory_order_relaxed);
+  if (!out_.empty()) return;
+  if (above_high_water_) {
+    above_high_water_ = false;
+    if (state_ == State::Open) events_->on_drained();
+  }
+  if (closing_after_flush_ && !write_shut_) {
+    // Everything, our close frame included, is out: end our side, then wait for the peer's FIN.
+    ::shutdown(socket_.get(), SHUT_WR);
+    write_shut_ = true;
+    close_deadline_ = server_.loop.now() + kCloseWait;
+  }
+}
+
+void WebSocketConnection::check_timeout(EventLoop::Clock::time_point now) {
+  if (state_ == State::Closed) return;
+  if (state_ == State::CloseSent) {
+    if (now >= close_deadline_) finish(close_code_, close_reason_);
+    return;
+  }
+  auto interval = server_.options.websocket_ping_interval;
+  if (interval.count() <= 0 || now - last_input_ < interval) return;
+  if (ping_outstanding_) {
+    finish(1006, "no answer to ping"); // a dead peer
+    return;
+  }
+  ping_outstanding_ = true;
+  last_input_ = now;
+  queue_control(encode_ping_frame().view());
+}
+
+void WebSocketConnection::begin_shutdown() {
+  if (state_ != State::Open || shutting_down_) return;
+  shutting_down_ = true;
+  events_->on_shutdown(handle_);
+}
+
+void WebSocketConnection::force_close() {
+  finish(state_ == State::Open ? 1006 : close_code_, close_reason_);
+}
+
+void WebSocketConnection::finish(uint16_t code, std::string_view reason) {
+  if (state_ == State::Closed) return;
+  state_ = State::Closed;
+  shared_->open.store(false, std::memory_order_release);
+  server_.loop.unwatch(socket_.get());
+  socket_.reset();
+  out_.clear();
+  shared_->queued.store(0, std::memory_order_relaxed);
+  for (const auto& channel : channels_)
+    server_.pubsub.unsubscribe(channel, id());
+  channels_.clear();
+  std::string why(reason); // `reason` may point into close_reason_
+  events_->on_close(code, why);
+  server_.retire(*this);
+}
+
+} // namespace bromine

@@ -1,0 +1,85 @@
+// One upgraded connection speaking RFC 6455: frames in, messages and control replies out.
+#pragma once
+
+#include "bromine/unique_fd.h"
+#include "bromine/websocket.h"
+#include "connection.h"
+#include "websocket_frame.h"
+#include "write_queue.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bromine {
+
+class ServerCore;
+
+// Lives on the loop thread; every method is called there.
+class WebSocketConnection final : public Connection {
+public:
+  // Takes over an HTTP connection's socket, its queued output (the 101) and any bytes the client
+  // sent after its handshake.
+  WebSocketConnection(ServerCore& server, uint64_t id, UniqueFd socket, WriteQueue output,
+                      std::string early_input, std::shared_ptr<WebSocketEvents> events);
+  ~WebSocketConnection() override;
+
+  void start();
+  void on_io(uint32_t events) override;
+
+  // From WebSocket handles.
+  void send_message(std::string_view data, bool binary);
+  void send_shared(std::shared_ptr<const std::string> frame);
+  void close(uint16_t code, std::string_view reason);
+  void subscribe(std::string channel, bool to_events);
+  void unsubscribe(const std::string& channel);
+  void deliver_publish(std::string_view channel, std::string_view message);
+
+  bool closed() const override { return state_ == State::Closed; }
+  void check_timeout(EventLoop::Clock::time_point now) override;
+  void begin_shutdown() override;
+  void force_close() override;
+  void flush_now() override;
+  WebSocketConnection* as_websocket() override { return this; }
+
+  const WebSocket& handle() const { return handle_; }
+
+private:
+  enum class State {
+    Open,
+    CloseSent, // our close frame is queued; waiting for the peer's
+    Closed,
+  };
+
+  void read_input();
+  void process(std::span<char> data);
+  void queue_control(std::string_view frame);
+  void queue(std::string bytes);
+  void flush();
+  void fail(uint16_t code, std::string_view reason);
+  void finish(uint16_t code, std::string_view reason); // closes TCP and reports on_close
+
+  ServerCore& server_;
+  UniqueFd socket_;
+  WriteQueue out_;
+  std::string early_input_;
+  std::shared_ptr<WebSocketEvents> events_;
+  std::shared_ptr<WebSocketShared> shared_;
+  WebSocket handle_;
+  WebSocketFrameParser parser_;
+  WebSocketMessageAssembler assembler_;
+  std::vector<std::string> channels_;
+  EventLoop::Clock::time_point last_input_;
+  EventLoop::Clock::time_point close_deadline_;
+  State state_ = State::Open;
+  uint16_t close_code_ = 1006;
+  std::string close_reason_;
+  bool ping_outstanding_ = false;
+  bool above_high_water_ = false;
+  bool shutting_down_ = false;
+  bool closing_after_flush_ = false; // close TCP once everything queued is sent
+  bool write_shut_ = false;
+};
+
+} // namespace bromine

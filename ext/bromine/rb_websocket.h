@@ -1,0 +1,92 @@
+// Native WebSockets for Rack apps: the handler's callbacks run on worker threads in order, one
+// connection at a time, and the client object (or the handler itself) gets write, each, count...
+#pragma once
+
+#include "bromine/server.h"
+#include "bromine/websocket.h"
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <ruby.h>
+#include <string>
+#include <unordered_set>
+
+namespace bromine::ruby {
+
+class WorkQueue;
+struct SocketState;
+
+// Every open WebSocket of this worker process, as Ruby sees them: for each, count, and GC marking.
+// Only touched with the GVL held, which is what serializes it.
+class SocketRegistry {
+public:
+  void add(SocketState* state) { open_.insert(state); }
+  void remove(SocketState* state) { open_.erase(state); }
+  size_t size() const { return open_.size(); }
+  const std::unordered_set<SocketState*>& all() const { return open_; }
+  void mark() const;
+
+private:
+  std::unordered_set<SocketState*> open_;
+};
+
+// What a worker thread needs to run WebSocket callbacks and to upgrade.
+struct SocketContext {
+  Server* server = nullptr;
+  WorkQueue* queue = nullptr;
+  SocketRegistry registry;
+};
+
+// One event for the Ruby side of a connection, queued by the loop thread.
+struct SocketEvent {
+  enum class Kind { Open, Message, Drained, Publish, Shutdown, Close } kind;
+  std::string data;    // Message: the payload; Publish: the message; Close: the reason
+  std::string channel; // Publish
+  bool binary = false; // Message
+  uint16_t code = 0;   // Close
+};
+
+// The Ruby side of one connection. Shared by the loop thread (which queues events) and the worker
+// threads (which run them, one at a time).
+struct SocketState {
+  SocketContext* context = nullptr;
+  VALUE client = Qnil; // Bromine::WebSocket
+  VALUE handler = Qnil;
+  VALUE env = Qnil;
+  VALUE subscriptions = Qnil; // Hash channel => block, for subscriptions with a block
+  bool seed_style = false;    // the handler got the client's methods itself
+  bool registered = false;
+  bool opened = false;
+  bool closed = false;
+  uint16_t close_code = 0;
+  std::string close_reason;
+
+  std::mutex mutex; // guards what follows
+  WebSocket handle;
+  std::deque<SocketEvent> mailbox;
+  bool scheduled = false; // in the work queue, or being run by a worker
+
+  void mark() const;
+};
+
+// Defines Bromine::WebSocket. Once, at load.
+void init_websocket(VALUE bromine_module);
+
+// Turns the current request into a WebSocket if the app asked for it (env['upgrade.websocket'] or
+// env['rack.upgrade'] set and a status below 300). Writes the 101 to `head_out` and returns the
+// events object to hand to Responder::upgrade_to_websocket, or nullptr. GVL held; may raise.
+std::shared_ptr<WebSocketEvents> prepare_upgrade(SocketContext& context, VALUE env, VALUE handler);
+
+// Runs the queued callbacks of one connection on a worker thread, with the GVL. Returns the
+// non-zero state of a Thread#kill or similar, to re-raise once C++ frames are gone.
+int run_socket_events(const std::shared_ptr<SocketState>& state);
+
+// Makes Bromine.publish go through this server. GVL held.
+void set_publish_context(SocketContext* context);
+
+// The env keys that ask for an upgrade, and the ones that announce it.
+VALUE upgrade_handler_from(VALUE env);
+void announce_websocket(VALUE env);
+
+} // namespace bromine::ruby
