@@ -19,7 +19,7 @@ void WriteQueue::push(std::string bytes) {
   if (bytes.empty()) return;
   pending_bytes_ += bytes.size();
   // Small pieces join the previous buffer, so a response is usually one iovec.
-  if (!items_.empty() && !items_.back().file && !items_.back().shared && bytes.size() < 4096 &&
+  if (!empty() && !items_.back().file && !items_.back().shared && bytes.size() < 4096 &&
       items_.back().bytes.size() < 16384) {
     items_.back().bytes.append(bytes);
     return;
@@ -48,8 +48,21 @@ void WriteQueue::push_file(UniqueFd file, uint64_t offset, uint64_t length) {
 }
 
 void WriteQueue::clear() {
-  items_.clear();
+  std::vector<Item>().swap(items_);
+  head_ = 0;
   pending_bytes_ = 0;
+}
+
+void WriteQueue::pop_front() {
+  items_[head_] = Item();
+  if (++head_ < items_.size()) return;
+  // Drained: give the memory back unless the queue is busy enough to reuse it soon.
+  if (items_.capacity() > 8) {
+    std::vector<Item>().swap(items_);
+  } else {
+    items_.clear();
+  }
+  head_ = 0;
 }
 
 WriteQueue::Result WriteQueue::send_file(int socket_fd, Item& item) {
@@ -72,16 +85,17 @@ WriteQueue::Result WriteQueue::send_file(int socket_fd, Item& item) {
 }
 
 WriteQueue::Result WriteQueue::flush(int socket_fd) {
-  while (!items_.empty()) {
-    if (items_.front().file) {
-      Result r = send_file(socket_fd, items_.front());
+  while (!empty()) {
+    if (front().file) {
+      Result r = send_file(socket_fd, front());
       if (r != Result::Drained) return r;
-      items_.pop_front();
+      pop_front();
       continue;
     }
     iovec iov[kMaxIovecs];
     int count = 0;
-    for (auto it = items_.begin(); it != items_.end() && count < kMaxIovecs && !it->file; ++it) {
+    for (auto it = items_.begin() + static_cast<ptrdiff_t>(head_);
+         it != items_.end() && count < kMaxIovecs && !it->file; ++it) {
       std::string_view bytes = data(*it);
       iov[count].iov_base = const_cast<char*>(bytes.data()) + it->offset;
       iov[count].iov_len = bytes.size() - it->offset;
@@ -97,13 +111,13 @@ WriteQueue::Result WriteQueue::flush(int socket_fd) {
     pending_bytes_ -= written;
     sent_bytes_ += written;
     while (written > 0) {
-      Item& front = items_.front();
-      size_t left = data(front).size() - front.offset;
+      Item& first = front();
+      size_t left = data(first).size() - first.offset;
       if (written >= left) {
         written -= left;
-        items_.pop_front();
+        pop_front();
       } else {
-        front.offset += written;
+        first.offset += written;
         written = 0;
       }
     }

@@ -64,7 +64,9 @@ VALUE worker_alloc(VALUE klass) {
 VALUE io_for(bromine::UniqueFd fd) {
   if (!fd) rb_sys_fail("dup of the client socket");
   int raw = fd.release();
-  return rb_funcall(rb_cIO, id_for_fd, 2, INT2NUM(raw), str_read_write_binary);
+  VALUE io = rb_funcall(rb_cIO, id_for_fd, 2, INT2NUM(raw), str_read_write_binary);
+  rb_funcall(io, rb_intern("sync="), 1, Qtrue); // writes reach the client at once, as with Puma
+  return io;
 }
 
 // Full hijack: the app gets the socket as an IO and the server lets go of it.

@@ -374,12 +374,13 @@ int run_socket_events(const std::shared_ptr<SocketState>& state) {
     SocketEvent event;
     {
       std::lock_guard lock(state->mutex);
-      if (state->mailbox.empty()) {
+      if (state->mailbox_head == state->mailbox.size()) {
+        std::vector<SocketEvent>().swap(state->mailbox);
+        state->mailbox_head = 0;
         state->scheduled = false;
         return 0;
       }
-      event = std::move(state->mailbox.front());
-      state->mailbox.pop_front();
+      event = std::move(state->mailbox[state->mailbox_head++]);
     }
     if (int fatal = dispatch(*state, event)) {
       std::lock_guard lock(state->mutex);

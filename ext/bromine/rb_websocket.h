@@ -5,12 +5,12 @@
 #include "bromine/server.h"
 #include "bromine/websocket.h"
 
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <ruby.h>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 namespace bromine::ruby {
 
@@ -64,7 +64,8 @@ struct SocketState {
 
   std::mutex mutex; // guards what follows
   WebSocket handle;
-  std::deque<SocketEvent> mailbox;
+  std::vector<SocketEvent> mailbox; // owns no memory while empty, unlike a deque
+  size_t mailbox_head = 0;
   bool scheduled = false; // in the work queue, or being run by a worker
 
   void mark() const;
