@@ -2,6 +2,8 @@
 #include "bromine/event_loop.h"
 
 #include <cerrno>
+#include <csignal>
+#include <mutex>
 #include <sys/eventfd.h>
 #include <system_error>
 
@@ -18,6 +20,19 @@ std::system_error errno_error(const char* what) {
   return std::system_error(errno, std::generic_category(), what);
 }
 
+// A write to a socket whose peer has gone raises SIGPIPE, which ends the process by default; the
+// loop handles that case from the EPIPE error instead. A disposition the program chose (Ruby
+// installs its own handler) is left alone.
+void ignore_sigpipe_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction current {};
+    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+      ::signal(SIGPIPE, SIG_IGN);
+    }
+  });
+}
+
 } // namespace
 
 EventLoop::EventLoop()
@@ -25,6 +40,7 @@ EventLoop::EventLoop()
       wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (!epoll_fd_) throw errno_error("epoll_create1");
   if (!wake_fd_) throw errno_error("eventfd");
+  ignore_sigpipe_once();
   watch(wake_fd_.get(), EPOLLIN, kWakeMarker);
 }
 

@@ -1,9 +1,10 @@
-// WriteQueue: gathers queued buffers into writev calls and streams files with sendfile.
+// WriteQueue: gathers queued buffers into one sendmsg call and streams files with sendfile.
 #include "write_queue.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 namespace bromine {
@@ -101,7 +102,11 @@ WriteQueue::Result WriteQueue::flush(int socket_fd) {
       iov[count].iov_len = bytes.size() - it->offset;
       ++count;
     }
-    ssize_t n = ::writev(socket_fd, iov, count);
+    // writev with MSG_NOSIGNAL: a vanished peer is an EPIPE error here, never a SIGPIPE.
+    msghdr message{};
+    message.msg_iov = iov;
+    message.msg_iovlen = static_cast<size_t>(count);
+    ssize_t n = ::sendmsg(socket_fd, &message, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) return Result::Blocked;

@@ -31,6 +31,8 @@ public:
   using Task = std::function<void()>;
   using TimerId = uint64_t;
 
+  // The first loop of the process sets SIGPIPE to ignored if it has the default disposition, so a
+  // peer that vanishes mid-write shows up as EPIPE instead of ending the process.
   EventLoop();
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
