@@ -174,21 +174,24 @@ void WebSocketConnection::queue_control(std::string_view frame) {
 }
 
 void WebSocketConnection::send_message(std::string_view data, bool binary) {
-  if (state_ != State::Open) return;
+  if (state_ != State::Open || over_limit()) return;
   queue(encode_message(data, binary));
-  if (out_.pending_bytes() > server_.options.websocket_max_pending) {
-    finish(websocket_close::kPolicyViolation, "outgoing buffer over the limit");
-  }
 }
 
 void WebSocketConnection::send_shared(std::shared_ptr<const std::string> frame) {
-  if (state_ != State::Open) return;
+  if (state_ != State::Open || over_limit()) return;
   out_.push_shared(std::move(frame));
   server_.flush_later(*this);
-  if (out_.pending_bytes() > server_.options.websocket_max_pending) {
-    // A subscriber that doesn't read must not make the server grow without bound.
-    finish(websocket_close::kPolicyViolation, "outgoing buffer over the limit");
-  }
+}
+
+// A peer that doesn't read must not make the server grow without bound: once the backlog
+// (not counting the message at hand, so one large message always fits) passes the limit, the
+// connection is dropped. A close frame could not get past the backlog, so TCP just closes; the
+// app sees 1008.
+bool WebSocketConnection::over_limit() {
+  if (out_.pending_bytes() <= server_.options.websocket_max_pending) return false;
+  finish(websocket_close::kPolicyViolation, "outgoing buffer over the limit");
+  return true;
 }
 
 void WebSocketConnection::deliver_publish(std::string_view channel, std::string_view message) {

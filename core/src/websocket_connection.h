@@ -58,6 +58,7 @@ private:
   void queue(std::string bytes);
   void flush();
   void fail(uint16_t code, std::string_view reason);
+  bool over_limit();
   void finish(uint16_t code, std::string_view reason); // closes TCP and reports on_close
 
   ServerCore& server_;
