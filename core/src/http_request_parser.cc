@@ -84,6 +84,10 @@ int HttpRequestParser::on_url(llhttp_t* p, const char* at, size_t length) {
 
 int HttpRequestParser::on_header_field(llhttp_t* p, const char* at, size_t length) {
   auto& s = self(p);
+  // A field name is a token (RFC 9110 5.1); llhttp's loose mode lets spaces through.
+  for (size_t i = 0; i < length; ++i) {
+    if (!is_token_char(static_cast<unsigned char>(at[i]))) return s.fail(400, "invalid field name");
+  }
   if (!s.count_header_bytes(length)) return s.fail(431, "header section too large");
   auto& headers = s.request_.headers_;
   if (headers.empty() || s.in_header_value_) {

@@ -55,6 +55,11 @@ void WebSocket::close(uint16_t code, std::string_view reason) const {
       id_, [code, reason = std::string(reason)](WebSocketConnection& c) { c.close(code, reason); });
 }
 
+void WebSocket::resume_close() const {
+  if (!server_) return;
+  server_->with_websocket(id_, [](WebSocketConnection& c) { c.complete_final_close(); });
+}
+
 void WebSocket::subscribe(std::string channel, bool to_events) const {
   if (!server_) return;
   server_->with_websocket(id_, [channel = std::move(channel), to_events](WebSocketConnection& c) {
@@ -114,7 +119,7 @@ void WebSocketConnection::read_input() {
     if (n > 0) {
       last_input_ = server_.loop.now();
       ping_outstanding_ = false;
-      if (closing_after_flush_) continue; // discarding input after our final close frame
+      if (closing_after_flush_ || state_ == State::Draining) continue; // input is over
       process(buffer.first(static_cast<size_t>(n)));
       continue;
     }
@@ -127,7 +132,7 @@ void WebSocketConnection::read_input() {
 }
 
 void WebSocketConnection::process(std::span<char> data) {
-  while (state_ != State::Closed && !closing_after_flush_) {
+  while (state_ == State::Open || (state_ == State::CloseSent && !closing_after_flush_)) {
     WebSocketFrameEvent event = parser_.parse(data);
     data = data.subspan(event.consumed);
     switch (event.type) {
@@ -147,21 +152,43 @@ void WebSocketConnection::process(std::span<char> data) {
       break;
     case WebSocketFrameEvent::Type::kClose:
       if (state_ == State::Open) {
-        // The peer started the close: echo its code, then close TCP once the echo is out.
-        close_code_ = event.close_code;
-        close_reason_.assign(event.reason);
-        queue_control(encode_close_frame(event.close_code).view());
+        // The peer started the close: its code is echoed once the app has had its say.
+        begin_final_close(event.close_code, event.reason, true);
+        return;
       }
-      shared_->open.store(false, std::memory_order_release);
-      state_ = State::CloseSent;
+      // The answer to our own close frame: close TCP once everything is out.
       closing_after_flush_ = true;
       flush();
       return;
     case WebSocketFrameEvent::Type::kError:
-      fail(event.close_code, event.reason);
+      begin_final_close(event.close_code, event.reason, false);
       return;
     }
   }
+}
+
+// The connection must close (the peer's close frame, or a protocol error). Messages already handed
+// to the app may still be answered, so the close frame waits until the app says it is done with
+// them (WebSocketEvents::defer_close), or for kCloseWait at most. Input is no longer read.
+void WebSocketConnection::begin_final_close(uint16_t code, std::string_view reason, bool echo) {
+  close_code_ = code;
+  close_reason_.assign(reason);
+  final_close_echo_ = echo;
+  state_ = State::Draining;
+  close_deadline_ = server_.loop.now() + kCloseWait;
+  if (!events_->defer_close(handle_)) complete_final_close();
+}
+
+void WebSocketConnection::complete_final_close() {
+  if (state_ != State::Draining) return;
+  // An echo repeats the peer's code alone; our own error says why.
+  auto frame = final_close_echo_ ? encode_close_frame(close_code_)
+                                 : encode_close_frame(close_code_, close_reason_);
+  queue_control(frame.view());
+  shared_->open.store(false, std::memory_order_release);
+  state_ = State::CloseSent;
+  closing_after_flush_ = true;
+  flush();
 }
 
 void WebSocketConnection::queue(std::string bytes) {
@@ -174,7 +201,7 @@ void WebSocketConnection::queue_control(std::string_view frame) {
 }
 
 void WebSocketConnection::send_message(std::string_view data, bool binary) {
-  if (state_ != State::Open || over_limit()) return;
+  if ((state_ != State::Open && state_ != State::Draining) || over_limit()) return;
   queue(encode_message(data, binary));
 }
 
@@ -199,6 +226,10 @@ void WebSocketConnection::deliver_publish(std::string_view channel, std::string_
 }
 
 void WebSocketConnection::close(uint16_t code, std::string_view reason) {
+  if (state_ == State::Draining) {
+    complete_final_close(); // the app is done: the pending close goes now
+    return;
+  }
   if (state_ != State::Open) return;
   close_code_ = code;
   close_reason_.assign(reason);
@@ -206,20 +237,6 @@ void WebSocketConnection::close(uint16_t code, std::string_view reason) {
   shared_->open.store(false, std::memory_order_release);
   state_ = State::CloseSent;
   close_deadline_ = server_.loop.now() + kCloseWait;
-}
-
-// A protocol error: send the close code and end the connection without waiting for a reply.
-void WebSocketConnection::fail(uint16_t code, std::string_view reason) {
-  if (state_ == State::Closed) return;
-  if (state_ == State::Open) {
-    close_code_ = code;
-    close_reason_.assign(reason);
-    queue_control(encode_close_frame(code, reason).view());
-  }
-  shared_->open.store(false, std::memory_order_release);
-  state_ = State::CloseSent;
-  closing_after_flush_ = true;
-  flush();
 }
 
 void WebSocketConnection::subscribe(std::string channel, bool to_events) {
@@ -262,6 +279,10 @@ void WebSocketConnection::flush() {
 
 void WebSocketConnection::check_timeout(EventLoop::Clock::time_point now) {
   if (state_ == State::Closed) return;
+  if (state_ == State::Draining) {
+    if (now >= close_deadline_) complete_final_close();
+    return;
+  }
   if (state_ == State::CloseSent) {
     if (now >= close_deadline_) finish(close_code_, close_reason_);
     return;

@@ -32,6 +32,7 @@ public:
   void send_message(std::string_view data, bool binary);
   void send_shared(std::shared_ptr<const std::string> frame);
   void close(uint16_t code, std::string_view reason);
+  void complete_final_close();
   void subscribe(std::string channel, bool to_events);
   void unsubscribe(const std::string& channel);
   void deliver_publish(std::string_view channel, std::string_view message);
@@ -48,6 +49,7 @@ public:
 private:
   enum class State {
     Open,
+    Draining,  // must close (peer's close or an error); the app may still answer earlier messages
     CloseSent, // our close frame is queued; waiting for the peer's
     Closed,
   };
@@ -57,7 +59,7 @@ private:
   void queue_control(std::string_view frame);
   void queue(std::string bytes);
   void flush();
-  void fail(uint16_t code, std::string_view reason);
+  void begin_final_close(uint16_t code, std::string_view reason, bool echo);
   bool over_limit();
   void finish(uint16_t code, std::string_view reason); // closes TCP and reports on_close
 
@@ -81,6 +83,7 @@ private:
   bool shutting_down_ = false;
   bool closing_after_flush_ = false; // close TCP once everything queued is sent
   bool write_shut_ = false;
+  bool final_close_echo_ = false;
 };
 
 } // namespace bromine

@@ -205,6 +205,11 @@ public:
   void on_shutdown(const WebSocket&) override {
     push(SocketEvent{SocketEvent::Kind::Shutdown, "", "", false, 0});
   }
+  // The close frame waits until the callbacks queued before it have run (their writes go first).
+  bool defer_close(const WebSocket&) override {
+    push(SocketEvent{SocketEvent::Kind::CloseBarrier, "", "", false, 0});
+    return true;
+  }
   void on_close(uint16_t code, std::string_view reason) override {
     closed_ = true;
     push(SocketEvent{SocketEvent::Kind::Close, std::string(reason), "", false, code});
@@ -295,6 +300,9 @@ int dispatch(SocketState& state, SocketEvent& event) {
     handle_of(state).close(1001, "server shutting down");
     return fatal;
   }
+  case SocketEvent::Kind::CloseBarrier:
+    handle_of(state).resume_close();
+    return 0;
   case SocketEvent::Kind::Close: {
     state.closed = true;
     state.close_code = event.code;

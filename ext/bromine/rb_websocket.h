@@ -40,7 +40,7 @@ struct SocketContext {
 
 // One event for the Ruby side of a connection, queued by the loop thread.
 struct SocketEvent {
-  enum class Kind { Open, Message, Drained, Publish, Shutdown, Close } kind;
+  enum class Kind { Open, Message, Drained, Publish, Shutdown, CloseBarrier, Close } kind;
   std::string data;    // Message: the payload; Publish: the message; Close: the reason
   std::string channel; // Publish
   bool binary = false; // Message

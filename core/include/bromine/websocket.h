@@ -28,6 +28,10 @@ public:
   // The server is stopping. The default closes with 1001 at once; an override must call
   // close(1001) itself when it has said goodbye (the shutdown timeout forces it otherwise).
   virtual void on_shutdown(const WebSocket& socket);
+  // The connection must close (the peer sent its close frame, or broke the protocol), but
+  // messages already reported may still be answered. Return true to have the close frame wait
+  // until WebSocket::resume_close() (or a few seconds at most); false sends it now.
+  virtual bool defer_close(const WebSocket& /*socket*/) { return false; }
   // The connection is gone: the peer's close code, the server's own, or 1006 when it dropped.
   virtual void on_close(uint16_t code, std::string_view reason) = 0;
 };
@@ -53,6 +57,8 @@ public:
   void close(uint16_t code = 1000, std::string_view reason = {}) const;
   // Subscribes to a channel: published messages are written by the server itself, or reported
   // through WebSocketEvents::on_publish when `to_events`.
+  // Sends a close that defer_close() held back.
+  void resume_close() const;
   void subscribe(std::string channel, bool to_events = false) const;
   void unsubscribe(std::string channel) const;
 
