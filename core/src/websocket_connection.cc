@@ -55,6 +55,11 @@ void WebSocket::close(uint16_t code, std::string_view reason) const {
       id_, [code, reason = std::string(reason)](WebSocketConnection& c) { c.close(code, reason); });
 }
 
+void WebSocket::set_timeout(std::chrono::milliseconds timeout) const {
+  if (!server_) return;
+  server_->with_websocket(id_, [timeout](WebSocketConnection& c) { c.set_ping_interval(timeout); });
+}
+
 void WebSocket::resume_close() const {
   if (!server_) return;
   server_->with_websocket(id_, [](WebSocketConnection& c) { c.complete_final_close(); });
@@ -87,7 +92,8 @@ WebSocketConnection::WebSocketConnection(ServerCore& server, uint64_t id, Unique
     : Connection(id), server_(server), socket_(std::move(socket)), out_(std::move(output)),
       early_input_(std::move(early_input)), events_(std::move(events)),
       shared_(std::make_shared<WebSocketShared>()), handle_(&server, id, shared_),
-      parser_(WebSocketParserOptions{server.options.websocket_max_message}) {}
+      parser_(WebSocketParserOptions{server.options.websocket_max_message}),
+      ping_interval_(server.options.websocket_ping_interval) {}
 
 WebSocketConnection::~WebSocketConnection() = default;
 
@@ -287,7 +293,7 @@ void WebSocketConnection::check_timeout(EventLoop::Clock::time_point now) {
     if (now >= close_deadline_) finish(close_code_, close_reason_);
     return;
   }
-  auto interval = server_.options.websocket_ping_interval;
+  auto interval = ping_interval_;
   if (interval.count() <= 0 || now - last_input_ < interval) return;
   if (ping_outstanding_) {
     finish(1006, "no answer to ping"); // a dead peer

@@ -33,6 +33,7 @@ public:
   void send_shared(std::shared_ptr<const std::string> frame);
   void close(uint16_t code, std::string_view reason);
   void complete_final_close();
+  void set_ping_interval(std::chrono::milliseconds interval) { ping_interval_ = interval; }
   void subscribe(std::string channel, bool to_events);
   void unsubscribe(const std::string& channel);
   void deliver_publish(std::string_view channel, std::string_view message);
@@ -73,6 +74,7 @@ private:
   WebSocketFrameParser parser_;
   WebSocketMessageAssembler assembler_;
   std::vector<std::string> channels_;
+  std::chrono::milliseconds ping_interval_;
   EventLoop::Clock::time_point last_input_;
   EventLoop::Clock::time_point close_deadline_;
   State state_ = State::Open;

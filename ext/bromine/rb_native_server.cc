@@ -119,6 +119,7 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   s->port = NIL_P(port) ? 3000 : static_cast<uint16_t>(NUM2UINT(port));
   s->defaults.base_env = base_env;
   s->sockets.server = s->server.get();
+  s->sockets.ping_seconds = static_cast<double>(core.websocket_ping_interval.count()) / 1000.0;
   s->sockets.queue = &s->queue;
 
   NativeServer* raw = s;

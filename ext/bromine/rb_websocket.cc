@@ -99,6 +99,19 @@ VALUE client_handler(VALUE self) {
 VALUE client_protocol(VALUE) {
   return sym_websocket;
 }
+
+VALUE client_timeout(VALUE self) {
+  return DBL2NUM(state_of(self).timeout);
+}
+
+VALUE client_set_timeout(VALUE self, VALUE seconds) {
+  SocketState& state = state_of(self);
+  double value = NUM2DBL(seconds);
+  if (value < 0) rb_raise(rb_eArgError, "timeout must be 0 or more seconds");
+  state.timeout = value;
+  handle_of(state).set_timeout(std::chrono::milliseconds(static_cast<long long>(value * 1000)));
+  return seconds;
+}
 VALUE client_close_code(VALUE self) {
   SocketState& state = state_of(self);
   return state.closed ? INT2NUM(state.close_code) : Qnil;
@@ -360,6 +373,7 @@ std::shared_ptr<WebSocketEvents> prepare_upgrade(SocketContext& context, VALUE e
   state->context = &context;
   state->handler = handler;
   state->env = env;
+  state->timeout = context.ping_seconds;
   state->client = TypedData_Wrap_Struct(cWebSocket, &client_type, new ClientBox{state});
   // The seed's style: callbacks without a client argument use methods on the handler itself.
   auto takes = [&](ID name, int seed_arity) {
@@ -436,6 +450,8 @@ void init_websocket(VALUE bromine_module) {
     rb_define_method(target, "env", RUBY_METHOD_FUNC(client_env), 0);
     rb_define_method(target, "handler", RUBY_METHOD_FUNC(client_handler), 0);
     rb_define_method(target, "protocol", RUBY_METHOD_FUNC(client_protocol), 0);
+    rb_define_method(target, "timeout", RUBY_METHOD_FUNC(client_timeout), 0);
+    rb_define_method(target, "timeout=", RUBY_METHOD_FUNC(client_set_timeout), 1);
     rb_define_method(target, "each", RUBY_METHOD_FUNC(client_each), 0);
     rb_define_method(target, "count", RUBY_METHOD_FUNC(client_count), 0);
     rb_define_method(target, "subscribe", RUBY_METHOD_FUNC(client_subscribe), -1);

@@ -34,6 +34,7 @@ private:
 // What a worker thread needs to run WebSocket callbacks and to upgrade.
 struct SocketContext {
   Server* server = nullptr;
+  double ping_seconds = 40;
   WorkQueue* queue = nullptr;
   SocketRegistry registry;
 };
@@ -60,6 +61,7 @@ struct SocketState {
   bool opened = false;
   bool closed = false;
   uint16_t close_code = 0;
+  double timeout = 0; // seconds between pings of an idle connection
   std::string close_reason;
 
   std::mutex mutex; // guards what follows

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -57,6 +58,9 @@ public:
   void close(uint16_t code = 1000, std::string_view reason = {}) const;
   // Subscribes to a channel: published messages are written by the server itself, or reported
   // through WebSocketEvents::on_publish when `to_events`.
+  // Sets this connection's idle time before a ping (and before a silent peer is dropped);
+  // zero turns pings off.
+  void set_timeout(std::chrono::milliseconds timeout) const;
   // Sends a close that defer_close() held back.
   void resume_close() const;
   void subscribe(std::string channel, bool to_events = false) const;
