@@ -149,6 +149,12 @@ class WebSocketFramesTest < BromineTest::TestCase
     assert_ws_failure client, 1002
   end
 
+  def test_close_reason_with_invalid_utf8_fails_the_connection
+    client = echo
+    client.send_close(1000, "bad \xFF reason".b)
+    assert_ws_failure client, [1007, 1002]
+  end
+
   def test_close_with_allowed_codes_is_echoed
     [1000, 1001, 1003, 1007, 1011, 3000, 4999].each do |code|
       client = echo
@@ -179,8 +185,9 @@ class WebSocketFramesTest < BromineTest::TestCase
     assert_equal 1000, frame.close_code, frame.inspect
     assert client.closed_by_server?, "after the close handshake the server closes TCP"
     events = ws_events(id, until_event: "close")
-    assert_equal ["open open?=true protocol=:websocket",
-                  'close code=1000 reason="bye" open?=false write=false'], events
+    assert_equal 2, events.size, events.inspect
+    assert_match(/\Aopen /, events.first) # open? may already be false: the close can come first
+    assert_equal 'close code=1000 reason="bye" open?=false write=false', events.last
   end
 
   def test_data_after_the_close_frame_is_ignored
@@ -352,14 +359,14 @@ class WebSocketPingTest < BromineTest::TestCase
   def test_idle_connection_is_pinged_and_stays_open_while_it_answers
     client = ws_open("/rack/echo")
     started = monotonic_now
-    3.times do
+    2.times do
       frame = client.read_frame(timeout: 4)
       assert_equal PING, frame.opcode, frame.inspect
       refute frame.masked
       assert frame.fin
       client.pong(frame.payload)
     end
-    assert_operator monotonic_now - started, :<, 6, "three pings at a one second interval"
+    assert_operator monotonic_now - started, :<, 5, "two pings at a one second interval"
     client.text("still open")
     assert_equal [TEXT, "still open"], client.read_message(timeout: 3)
   end

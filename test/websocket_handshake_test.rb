@@ -45,6 +45,25 @@ class WebSocketHandshakeTest < BromineTest::TestCase
     assert_equal BromineTest::WebSocketFrames.accept_for(key), response["sec-websocket-accept"]
   end
 
+  def test_handshake_split_into_single_bytes
+    client = ws_raw
+    key = BromineTest::WebSocketFrames.new_key
+    BromineTest::WebSocketFrames.handshake_request("/rack/echo", key: key).each_char { |byte| client << byte }
+    response = client.read_head
+    assert_equal [101, BromineTest::WebSocketFrames.accept_for(key)], [response.status, response["sec-websocket-accept"]]
+  end
+
+  def test_upgrade_after_a_keep_alive_request_on_the_same_connection
+    client = ws_raw
+    client << "GET /detect HTTP/1.1\r\nHost: test\r\n\r\n"
+    assert_equal 200, client.read_response.status
+    response = client.handshake("/rack/echo")
+    assert_equal 101, response.status, response.inspect
+    assert_equal BromineTest::WebSocketFrames.accept_for(client.key), response["sec-websocket-accept"]
+    client.text("on a reused connection")
+    assert_ws_frame client, TEXT, "on a reused connection"
+  end
+
   def test_detection_env_keys
     client = raw_client
     client << BromineTest::WebSocketFrames.handshake_request("/detect", key: BromineTest::WebSocketFrames.new_key)

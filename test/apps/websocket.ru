@@ -48,6 +48,7 @@ module WebSocketTestApp
       case @mode
       when "welcome" then conn.write("welcome #{@id}")
       when "info" then conn.write(info(conn, handler))
+      when "thread" then write_from_a_thread(conn)
       end
     end
 
@@ -126,6 +127,15 @@ module WebSocketTestApp
       count = Integer(data.delete_prefix("flood "))
       results = Array.new(count) { conn.write(CHUNK) }
       log("flooded results=#{results.uniq.inspect} pending=#{conn.pending}")
+    end
+
+    # Writes from a thread of the app's own, outside any callback, then closes.
+    def write_from_a_thread(conn)
+      Thread.new do
+        results = Array.new(100) { |index| conn.write("t#{index}") }
+        log("thread wrote results=#{results.uniq.inspect}")
+        conn.close
+      end
     end
 
     def info(conn, handler)
