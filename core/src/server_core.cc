@@ -184,8 +184,16 @@ void ServerCore::stop_gracefully() {
   loop.post([this] { begin_graceful_stop(); });
 }
 
+// Closes every connection at once (their on_close still runs), then ends the loop.
 void ServerCore::stop_now() {
-  loop.stop();
+  loop.post([this] {
+    stopping_ = true;
+    for (auto& listener : listeners) listener->close();
+    for (auto& slot : slots_) {
+      if (slot.connection && !slot.connection->closed()) slot.connection->force_close();
+    }
+    loop.stop();
+  });
 }
 
 void ServerCore::begin_graceful_stop() {

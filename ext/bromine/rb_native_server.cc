@@ -244,8 +244,11 @@ VALUE server_stop(VALUE self) {
 
 VALUE server_stop_now(VALUE self) {
   NativeServer& s = get(self);
-  s.server->stop_now();
-  s.queue.close();
+  if (s.started) {
+    s.server->stop_now(); // the IO thread closes the queue once the last on_close is queued
+  } else {
+    s.queue.close();
+  }
   return Qnil;
 }
 

@@ -43,7 +43,6 @@ module Bromine
       @native = nil
       @port = nil
       @stop_requested = false
-      @forced = false
       @signals = 0
     end
 
@@ -109,7 +108,6 @@ module Bromine
     # Stops at once, dropping connections. Trap-safe too.
     def stop_now
       @stop_requested = true
-      @forced = true
       @native&.stop_now
       nil
     end
@@ -224,7 +222,9 @@ module Bromine
     end
 
     def join_workers(workers)
-      deadline = monotonic_now + (@forced ? 0 : WORKER_EXIT_GRACE)
+      # Even a forced stop (second signal) gives the workers a moment for the on_close callbacks
+      # queued last.
+      deadline = monotonic_now + WORKER_EXIT_GRACE
       workers.each do |worker|
         next if worker.join([deadline - monotonic_now, 0].max)
 
