@@ -6,7 +6,6 @@
 #include "bromine/server.h"
 #include "socket_client.h"
 
-#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <cstdio>

@@ -4,8 +4,6 @@
 #include "socket_client.h"
 #include "write_queue.h"
 
-#include <cerrno>
-#include <csignal>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
