@@ -8,7 +8,7 @@
 namespace bromine {
 
 class HttpConnection;
-class WebSocketConnection;
+class UpgradedConnection;
 
 // Lives on the loop thread; every method is called there.
 class Connection : public IoHandler {
@@ -30,7 +30,7 @@ public:
   virtual void flush_now() {}
 
   virtual HttpConnection* as_http() { return nullptr; }
-  virtual WebSocketConnection* as_websocket() { return nullptr; }
+  virtual UpgradedConnection* as_upgraded() { return nullptr; }
 
   bool flush_scheduled = false; // owned by ServerCore's batch flush list
 

@@ -3,6 +3,7 @@
 
 #include "bromine/response_head.h"
 #include "server_core.h"
+#include "sse_connection.h"
 #include "websocket_connection.h"
 #include "websocket_handshake.h"
 
@@ -211,6 +212,27 @@ void HttpConnection::upgrade_to_websocket(std::string head,
   notify_drain_waiters();
   server_.retire(*this);
   server_.install(std::move(ws));
+  raw->start();
+}
+
+void HttpConnection::upgrade_to_event_stream(std::string head,
+                                             std::shared_ptr<WebSocketEvents> events) {
+  if (state_ != State::Dispatched || peer_gone_ || shutting_down_) {
+    events->on_close(1006, "the connection ended before the stream started"); // never opened
+    end_response(false, 503, 0);
+    return;
+  }
+  if (server_.options.access_log) server_.access_log.record(peer_, request_line_, 200, 0);
+  out_.push(std::move(head));
+  uint64_t id = server_.reserve_id();
+  auto stream = std::make_unique<SseConnection>(server_, id, std::move(socket_), std::move(out_),
+                                                std::move(events));
+  SseConnection* raw = stream.get();
+  // This object steps aside; the socket and its epoll registration now belong to the stream.
+  state_ = State::Closed;
+  notify_drain_waiters();
+  server_.retire(*this);
+  server_.install(std::move(stream));
   raw->start();
 }
 

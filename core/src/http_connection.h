@@ -35,6 +35,7 @@ public:
   void end_response(bool keep_alive, int status, uint64_t body_bytes);
   void hijacked();
   void upgrade_to_websocket(std::string head, std::shared_ptr<WebSocketEvents> events);
+  void upgrade_to_event_stream(std::string head, std::shared_ptr<WebSocketEvents> events);
   void wait_for_drain(std::shared_ptr<DrainWaiter> waiter, uint64_t limit);
 
   // Closes the connection if its deadline has passed.

@@ -79,6 +79,15 @@ void Responder::upgrade_to_websocket(std::string head, std::shared_ptr<WebSocket
   server_ = nullptr;
 }
 
+void Responder::upgrade_to_event_stream(std::string head, std::shared_ptr<WebSocketEvents> events) {
+  if (!server_) return;
+  server_->with_connection(connection_id_, [head = std::move(head),
+                                            events = std::move(events)](HttpConnection& c) mutable {
+    c.upgrade_to_event_stream(std::move(head), std::move(events));
+  });
+  server_ = nullptr;
+}
+
 bool Responder::wait_until_drained(uint64_t limit) {
   if (!server_) return false;
   auto waiter = std::make_shared<DrainWaiter>();

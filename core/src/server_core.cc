@@ -2,7 +2,8 @@
 #include "server_core.h"
 
 #include "http_connection.h"
-#include "websocket_connection.h"
+#include "sse_event.h"
+#include "upgraded_connection.h"
 #include "websocket_frame.h"
 
 namespace bromine {
@@ -39,10 +40,10 @@ void ServerCore::with_connection(uint64_t id, std::function<void(HttpConnection&
   });
 }
 
-void ServerCore::with_websocket(uint64_t id, std::function<void(WebSocketConnection&)> fn) {
-  auto run = [this, id](const std::function<void(WebSocketConnection&)>& f) {
+void ServerCore::with_upgraded(uint64_t id, std::function<void(UpgradedConnection&)> fn) {
+  auto run = [this, id](const std::function<void(UpgradedConnection&)>& f) {
     if (Connection* c = find(id)) {
-      if (WebSocketConnection* ws = c->as_websocket()) f(*ws);
+      if (UpgradedConnection* upgraded = c->as_upgraded()) f(*upgraded);
     }
   };
   if (loop.in_loop_thread()) {
@@ -62,30 +63,40 @@ void ServerCore::publish(std::string channel, std::string message, bool binary) 
   });
 }
 
-// One encoded frame shared by every direct subscriber; callback subscribers get the text.
+namespace {
+
+std::shared_ptr<const std::string> websocket_frame_for(const std::string& message, bool binary) {
+  auto bytes = std::make_shared<std::string>();
+  size_t header_size = websocket_frame_header_size(message.size());
+  bytes->resize(header_size + message.size());
+  encode_frame_header(binary ? WebSocketOpcode::kBinary : WebSocketOpcode::kText, true,
+                      message.size(),
+                      std::as_writable_bytes(std::span(bytes->data(), header_size)));
+  bytes->replace(header_size, message.size(), message);
+  return bytes;
+}
+
+} // namespace
+
+// One encoding per protocol, shared by every direct subscriber; callback subscribers get the text.
 void ServerCore::deliver(const std::string& channel, const std::string& message, bool binary) {
   // A copy: a delivery may close a subscriber, which changes the registry.
   delivery_scratch_ = pubsub.subscribers(channel);
-  std::shared_ptr<const std::string> frame;
+  std::shared_ptr<const std::string> websocket_frame;
+  std::shared_ptr<const std::string> event;
   for (const auto& subscriber : delivery_scratch_) {
     Connection* c = find(subscriber.id);
-    WebSocketConnection* ws = c ? c->as_websocket() : nullptr;
-    if (!ws) continue;
+    UpgradedConnection* target = c ? c->as_upgraded() : nullptr;
+    if (!target) continue;
     if (subscriber.to_events) {
-      ws->deliver_publish(channel, message);
-      continue;
+      target->deliver_publish(channel, message);
+    } else if (target->protocol() == UpgradedConnection::Protocol::WebSocket) {
+      if (!websocket_frame) websocket_frame = websocket_frame_for(message, binary);
+      target->send_shared(websocket_frame);
+    } else {
+      if (!event) event = std::make_shared<const std::string>(encode_sse_event(message));
+      target->send_shared(event);
     }
-    if (!frame) {
-      auto bytes = std::make_shared<std::string>();
-      size_t header_size = websocket_frame_header_size(message.size());
-      bytes->resize(header_size + message.size());
-      encode_frame_header(binary ? WebSocketOpcode::kBinary : WebSocketOpcode::kText, true,
-                          message.size(),
-                          std::as_writable_bytes(std::span(bytes->data(), header_size)));
-      bytes->replace(header_size, message.size(), message);
-      frame = std::move(bytes);
-    }
-    ws->send_shared(frame);
   }
 }
 
@@ -188,7 +199,8 @@ void ServerCore::stop_gracefully() {
 void ServerCore::stop_now() {
   loop.post([this] {
     stopping_ = true;
-    for (auto& listener : listeners) listener->close();
+    for (auto& listener : listeners)
+      listener->close();
     for (auto& slot : slots_) {
       if (slot.connection && !slot.connection->closed()) slot.connection->force_close();
     }

@@ -20,7 +20,7 @@
 namespace bromine {
 
 class HttpConnection;
-class WebSocketConnection;
+class UpgradedConnection;
 
 // Lets a thread wait until a connection's write queue has drained below a limit.
 struct DrainWaiter {
@@ -45,7 +45,7 @@ public:
   // Runs `fn(connection)` on the loop thread if the connection still exists (and is of that
   // kind): at once when called there, else posted. Any thread.
   void with_connection(uint64_t id, std::function<void(HttpConnection&)> fn);
-  void with_websocket(uint64_t id, std::function<void(WebSocketConnection&)> fn);
+  void with_upgraded(uint64_t id, std::function<void(UpgradedConnection&)> fn);
   // Queues a publish for the loop thread, keeping call order. Any thread.
   void publish(std::string channel, std::string message, bool binary);
 

@@ -2,7 +2,6 @@
 #include "websocket_connection.h"
 
 #include "server_core.h"
-#include "websocket_handshake.h"
 
 #include <cerrno>
 #include <sys/socket.h>
@@ -27,69 +26,12 @@ std::string encode_message(std::string_view data, bool binary) {
 
 } // namespace
 
-std::string websocket_accept(std::string_view key) {
-  auto accept = accept_key(key);
-  return accept ? std::string(accept->view()) : std::string();
-}
-
-// --- WebSocketEvents and WebSocket --------------------------------------------------------------
-
-void WebSocketEvents::on_shutdown(const WebSocket& socket) {
-  socket.close(1001, "server shutting down");
-}
-
-bool WebSocket::send(std::string_view data, bool binary) const {
-  if (!is_open()) return false;
-  shared_->posted.fetch_add(data.size(), std::memory_order_relaxed);
-  server_->with_websocket(
-      id_, [data = std::string(data), binary, shared = shared_](WebSocketConnection& c) {
-        shared->posted.fetch_sub(data.size(), std::memory_order_relaxed);
-        c.send_message(data, binary);
-      });
-  return true;
-}
-
-void WebSocket::close(uint16_t code, std::string_view reason) const {
-  if (!server_) return;
-  server_->with_websocket(
-      id_, [code, reason = std::string(reason)](WebSocketConnection& c) { c.close(code, reason); });
-}
-
-void WebSocket::set_timeout(std::chrono::milliseconds timeout) const {
-  if (!server_) return;
-  server_->with_websocket(id_, [timeout](WebSocketConnection& c) { c.set_ping_interval(timeout); });
-}
-
-void WebSocket::resume_close() const {
-  if (!server_) return;
-  server_->with_websocket(id_, [](WebSocketConnection& c) { c.complete_final_close(); });
-}
-
-void WebSocket::subscribe(std::string channel, bool to_events) const {
-  if (!server_) return;
-  server_->with_websocket(id_, [channel = std::move(channel), to_events](WebSocketConnection& c) {
-    c.subscribe(channel, to_events);
-  });
-}
-
-void WebSocket::unsubscribe(std::string channel) const {
-  if (!server_) return;
-  server_->with_websocket(
-      id_, [channel = std::move(channel)](WebSocketConnection& c) { c.unsubscribe(channel); });
-}
-
-uint64_t WebSocket::pending() const {
-  if (!shared_) return 0;
-  return shared_->posted.load(std::memory_order_relaxed) +
-         shared_->queued.load(std::memory_order_relaxed);
-}
-
 // --- WebSocketConnection ------------------------------------------------------------------------
 
 WebSocketConnection::WebSocketConnection(ServerCore& server, uint64_t id, UniqueFd socket,
                                          WriteQueue output, std::string early_input,
                                          std::shared_ptr<WebSocketEvents> events)
-    : Connection(id), server_(server), socket_(std::move(socket)), out_(std::move(output)),
+    : UpgradedConnection(id), server_(server), socket_(std::move(socket)), out_(std::move(output)),
       early_input_(std::move(early_input)), events_(std::move(events)),
       shared_(std::make_shared<WebSocketShared>()), handle_(&server, id, shared_),
       parser_(WebSocketParserOptions{server.options.websocket_max_message}),

@@ -3,7 +3,7 @@
 
 #include "bromine/unique_fd.h"
 #include "bromine/websocket.h"
-#include "connection.h"
+#include "upgraded_connection.h"
 #include "websocket_frame.h"
 #include "write_queue.h"
 
@@ -17,7 +17,7 @@ namespace bromine {
 class ServerCore;
 
 // Lives on the loop thread; every method is called there.
-class WebSocketConnection final : public Connection {
+class WebSocketConnection final : public UpgradedConnection {
 public:
   // Takes over an HTTP connection's socket, its queued output (the 101) and any bytes the client
   // sent after its handshake.
@@ -29,21 +29,24 @@ public:
   void on_io(uint32_t events) override;
 
   // From WebSocket handles.
-  void send_message(std::string_view data, bool binary);
-  void send_shared(std::shared_ptr<const std::string> frame);
-  void close(uint16_t code, std::string_view reason);
-  void complete_final_close();
-  void set_ping_interval(std::chrono::milliseconds interval) { ping_interval_ = interval; }
-  void subscribe(std::string channel, bool to_events);
-  void unsubscribe(const std::string& channel);
-  void deliver_publish(std::string_view channel, std::string_view message);
+  Protocol protocol() const override { return Protocol::WebSocket; }
+  void send_message(std::string_view data, bool binary) override;
+  void send_event(std::string_view data, std::string_view, std::string_view, int64_t) override {
+    send_message(data, false);
+  }
+  void send_shared(std::shared_ptr<const std::string> frame) override;
+  void close(uint16_t code, std::string_view reason) override;
+  void complete_final_close() override;
+  void set_ping_interval(std::chrono::milliseconds interval) override { ping_interval_ = interval; }
+  void subscribe(std::string channel, bool to_events) override;
+  void unsubscribe(const std::string& channel) override;
+  void deliver_publish(std::string_view channel, std::string_view message) override;
 
   bool closed() const override { return state_ == State::Closed; }
   void check_timeout(EventLoop::Clock::time_point now) override;
   void begin_shutdown() override;
   void force_close() override;
   void flush_now() override;
-  WebSocketConnection* as_websocket() override { return this; }
 
   const WebSocket& handle() const { return handle_; }
 

@@ -262,6 +262,8 @@ int add_header(VALUE key, VALUE value, VALUE arg) {
     if (name == "rack.hijack") walk->exchange->partial_hijack = value;
     return ST_CONTINUE; // rack.* response headers are for the server, not the client
   }
+  if (iequals(name, "content-type")) walk->exchange->has_content_type = true;
+  if (iequals(name, "cache-control")) walk->exchange->has_cache_control = true;
   if (RB_TYPE_P(value, T_ARRAY)) {
     for (long i = 0; i < RARRAY_LEN(value); ++i) {
       add_header_value(*walk->exchange, *walk->head, name, rb_ary_entry(value, i));
@@ -379,10 +381,30 @@ void upgrade_to_websocket(Exchange& ex, VALUE handler) {
   }
   head.add("Sec-WebSocket-Accept", websocket_accept(ex.work->request.header("sec-websocket-key")));
   head.finish_upgrade("websocket");
-  std::shared_ptr<WebSocketEvents> events = prepare_upgrade(*ex.sockets, ex.env, handler);
+  std::shared_ptr<WebSocketEvents> events = prepare_upgrade(*ex.sockets, ex.env, handler, false);
   ex.status = 101;
   ex.head_sent = ex.ended = true;
   ex.work->responder.upgrade_to_websocket(std::move(ex.out), std::move(events));
+  ex.out.clear();
+}
+
+// The app set a handler on a request that accepts text/event-stream: a 200 that stays open.
+void start_event_stream(Exchange& ex, VALUE handler) {
+  ex.out.clear();
+  RequestInfo info = ex.work->request.info();
+  ResponseHead head(ex.out, info, 200);
+  HeaderWalk walk{&ex, &head};
+  if (!NIL_P(ex.headers)) {
+    rb_hash_foreach(rb_convert_type(ex.headers, T_HASH, "Hash", "to_hash"), add_header,
+                    reinterpret_cast<VALUE>(&walk));
+  }
+  if (!ex.has_content_type) head.add("content-type", "text/event-stream");
+  if (!ex.has_cache_control) head.add("cache-control", "no-cache");
+  head.finish_unframed(); // the stream ends when the connection does
+  std::shared_ptr<WebSocketEvents> events = prepare_upgrade(*ex.sockets, ex.env, handler, true);
+  ex.status = 200;
+  ex.head_sent = ex.ended = true;
+  ex.work->responder.upgrade_to_event_stream(std::move(ex.out), std::move(events));
   ex.out.clear();
 }
 
@@ -410,10 +432,14 @@ VALUE send_response(VALUE arg) {
   ex->status = NUM2INT(rb_ary_entry(result, 0));
   ex->headers = rb_ary_entry(result, 1);
   ex->body = rb_ary_entry(result, 2);
-  if (ex->status < 300 && ex->work->request.is_websocket_upgrade()) {
+  if (ex->status < 300 && (ex->work->request.is_websocket_upgrade() || ex->event_stream)) {
     VALUE handler = upgrade_handler_from(ex->env);
     if (!NIL_P(handler)) {
-      upgrade_to_websocket(*ex, handler);
+      if (ex->event_stream) {
+        start_event_stream(*ex, handler);
+      } else {
+        upgrade_to_websocket(*ex, handler);
+      }
       return Qnil;
     }
   }
@@ -568,7 +594,13 @@ int handle_request(const EnvDefaults& defaults, VALUE app, SocketContext& socket
         auto* args = reinterpret_cast<EnvArgs*>(a);
         args->ex->env = build_env(*args->defaults, args->ex->work->request, args->objects->hijacker,
                                   args->objects->early_hints, &args->ex->input);
-        if (args->ex->work->request.is_websocket_upgrade()) announce_websocket(args->ex->env);
+        const HttpRequest& request = args->ex->work->request;
+        if (request.is_websocket_upgrade()) {
+          announce_websocket(args->ex->env);
+        } else if (accepts_event_stream(request.header("accept"))) {
+          args->ex->event_stream = true;
+          announce_event_stream(args->ex->env);
+        }
         return Qnil;
       },
       reinterpret_cast<VALUE>(&env_args), &error_state);

@@ -37,6 +37,9 @@ struct Exchange {
   bool body_allowed = true;
   bool keep_alive = true;
   bool client_gone = false;
+  bool has_content_type = false; // set by the app's headers
+  bool has_cache_control = false;
+  bool event_stream = false; // the client asked for text/event-stream
 };
 
 // Defines Bromine::Native::Worker (rack.hijack), EarlyHints and Stream. Once, at load.

@@ -18,7 +18,8 @@ constexpr int kEventsPerTurn = 64;
 
 VALUE cWebSocket, mHandlerMethods;
 VALUE key_upgrade_websocket, key_rack_upgrade, key_upgrade_websocket_p, key_rack_upgrade_p;
-VALUE sym_websocket;
+VALUE sym_websocket, sym_sse;
+ID id_event, id_id, id_retry;
 ID id_on_open, id_on_message, id_on_drained, id_on_shutdown, id_on_close, id_call, id_client,
     id_initialize;
 SocketContext* current_context = nullptr; // for Bromine.publish
@@ -70,11 +71,33 @@ bool is_binary(VALUE str) {
   return ENCODING_GET(str) == rb_ascii8bit_encindex();
 }
 
-VALUE client_write(VALUE self, VALUE data) {
+// write(data) on a WebSocket; write(data, event: nil, id: nil, retry: nil) on an event stream.
+VALUE client_write(int argc, VALUE* argv, VALUE self) {
+  VALUE data, options;
+  rb_scan_args(argc, argv, "1:", &data, &options);
   SocketState& state = state_of(self);
-  StringValue(data);
   if (state.closed) return Qfalse;
-  return handle_of(state).send(view(data), is_binary(data)) ? Qtrue : Qfalse;
+  if (!state.event_stream) {
+    StringValue(data);
+    return handle_of(state).send(view(data), is_binary(data)) ? Qtrue : Qfalse;
+  }
+  data = rb_obj_as_string(data);
+  VALUE event = Qnil, id = Qnil, retry = Qnil;
+  if (!NIL_P(options)) {
+    ID keys[3] = {id_event, id_id, id_retry};
+    VALUE values[3];
+    rb_get_kwargs(options, keys, 0, 3, values);
+    event = values[0] == Qundef ? Qnil : values[0];
+    id = values[1] == Qundef ? Qnil : values[1];
+    retry = values[2] == Qundef ? Qnil : values[2];
+  }
+  VALUE event_text = NIL_P(event) ? Qnil : rb_obj_as_string(event);
+  VALUE id_text = NIL_P(id) ? Qnil : rb_obj_as_string(id);
+  int64_t retry_ms = NIL_P(retry) ? -1 : NUM2LL(retry);
+  bool sent = handle_of(state).send_event(
+      view(data), NIL_P(event_text) ? std::string_view() : view(event_text),
+      NIL_P(id_text) ? std::string_view() : view(id_text), retry_ms);
+  return sent ? Qtrue : Qfalse;
 }
 
 VALUE client_close(VALUE self) {
@@ -96,8 +119,8 @@ VALUE client_env(VALUE self) {
 VALUE client_handler(VALUE self) {
   return state_of(self).handler;
 }
-VALUE client_protocol(VALUE) {
-  return sym_websocket;
+VALUE client_protocol(VALUE self) {
+  return state_of(self).event_stream ? sym_sse : sym_websocket;
 }
 
 VALUE client_timeout(VALUE self) {
@@ -133,7 +156,9 @@ VALUE client_each(VALUE self) {
   SocketState& me = state_of(self);
   VALUE others = rb_ary_new();
   for (SocketState* other : me.context->registry.all()) {
-    if (other != &me && !other->closed) rb_ary_push(others, face_of(*other));
+    if (other != &me && !other->closed && !other->event_stream) {
+      rb_ary_push(others, face_of(*other));
+    }
   }
   for (long i = 0; i < RARRAY_LEN(others); ++i)
     rb_yield(rb_ary_entry(others, i));
@@ -357,12 +382,21 @@ VALUE upgrade_handler_from(VALUE env) {
   return handler;
 }
 
+void announce_event_stream(VALUE env) {
+  rb_hash_aset(env, key_rack_upgrade_p, sym_sse);
+}
+
+bool accepts_event_stream(std::string_view accept) {
+  return accept.find("text/event-stream") != std::string_view::npos;
+}
+
 void announce_websocket(VALUE env) {
   rb_hash_aset(env, key_upgrade_websocket_p, Qtrue);
   rb_hash_aset(env, key_rack_upgrade_p, sym_websocket);
 }
 
-std::shared_ptr<WebSocketEvents> prepare_upgrade(SocketContext& context, VALUE env, VALUE handler) {
+std::shared_ptr<WebSocketEvents> prepare_upgrade(SocketContext& context, VALUE env, VALUE handler,
+                                                 bool event_stream) {
   if (RB_TYPE_P(handler, T_CLASS)) {
     // One instance per connection; handlers whose initialize takes an argument get the env.
     int arity = rb_mod_method_arity(handler, id_initialize);
@@ -373,6 +407,7 @@ std::shared_ptr<WebSocketEvents> prepare_upgrade(SocketContext& context, VALUE e
   state->context = &context;
   state->handler = handler;
   state->env = env;
+  state->event_stream = event_stream;
   state->timeout = context.ping_seconds;
   state->client = TypedData_Wrap_Struct(cWebSocket, &client_type, new ClientBox{state});
   // The seed's style: callbacks without a client argument use methods on the handler itself.
@@ -430,6 +465,10 @@ void init_websocket(VALUE bromine_module) {
   key_upgrade_websocket_p = keep(rb_interned_str_cstr("upgrade.websocket?"));
   key_rack_upgrade_p = keep(rb_interned_str_cstr("rack.upgrade?"));
   sym_websocket = ID2SYM(rb_intern("websocket"));
+  sym_sse = ID2SYM(rb_intern("sse"));
+  id_event = rb_intern("event");
+  id_id = rb_intern("id");
+  id_retry = rb_intern("retry");
   id_on_open = rb_intern("on_open");
   id_on_message = rb_intern("on_message");
   id_on_drained = rb_intern("on_drained");
@@ -443,7 +482,7 @@ void init_websocket(VALUE bromine_module) {
   rb_undef_alloc_func(cWebSocket);
   mHandlerMethods = rb_define_module_under(cWebSocket, "HandlerMethods");
   for (VALUE target : {cWebSocket, mHandlerMethods}) {
-    rb_define_method(target, "write", RUBY_METHOD_FUNC(client_write), 1);
+    rb_define_method(target, "write", RUBY_METHOD_FUNC(client_write), -1);
     rb_define_method(target, "close", RUBY_METHOD_FUNC(client_close), 0);
     rb_define_method(target, "open?", RUBY_METHOD_FUNC(client_open_p), 0);
     rb_define_method(target, "pending", RUBY_METHOD_FUNC(client_pending), 0);

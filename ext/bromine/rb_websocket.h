@@ -56,7 +56,9 @@ struct SocketState {
   VALUE handler = Qnil;
   VALUE env = Qnil;
   VALUE subscriptions = Qnil; // Hash channel => block, for subscriptions with a block
-  bool seed_style = false;    // the handler got the client's methods itself
+  bool seed_style = false;
+  bool event_stream = false; // a Server-Sent Events stream, not a WebSocket    // the handler got
+                             // the client's methods itself
   bool registered = false;
   bool opened = false;
   bool closed = false;
@@ -79,7 +81,8 @@ void init_websocket(VALUE bromine_module);
 // Turns the current request into a WebSocket if the app asked for it (env['upgrade.websocket'] or
 // env['rack.upgrade'] set and a status below 300). Writes the 101 to `head_out` and returns the
 // events object to hand to Responder::upgrade_to_websocket, or nullptr. GVL held; may raise.
-std::shared_ptr<WebSocketEvents> prepare_upgrade(SocketContext& context, VALUE env, VALUE handler);
+std::shared_ptr<WebSocketEvents> prepare_upgrade(SocketContext& context, VALUE env, VALUE handler,
+                                                 bool event_stream);
 
 // Runs the queued callbacks of one connection on a worker thread, with the GVL. Returns the
 // non-zero state of a Thread#kill or similar, to re-raise once C++ frames are gone.
@@ -91,5 +94,8 @@ void set_publish_context(SocketContext* context);
 // The env keys that ask for an upgrade, and the ones that announce it.
 VALUE upgrade_handler_from(VALUE env);
 void announce_websocket(VALUE env);
+void announce_event_stream(VALUE env);
+// Whether an Accept header lists text/event-stream.
+bool accepts_event_stream(std::string_view accept);
 
 } // namespace bromine::ruby

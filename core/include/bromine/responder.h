@@ -40,6 +40,10 @@ public:
   // events go to `events`. Only for a request with is_websocket_upgrade().
   void upgrade_to_websocket(std::string head, std::shared_ptr<WebSocketEvents> events);
 
+  // Sends `head` (a complete 200 text/event-stream head, unframed) and keeps the connection as
+  // a Server-Sent Events stream whose events go to `events` (on_message is never called).
+  void upgrade_to_event_stream(std::string head, std::shared_ptr<WebSocketEvents> events);
+
   // Blocks the calling thread (never the loop thread) until fewer than `limit` bytes are queued
   // for this connection. Returns false if the connection is gone.
   bool wait_until_drained(uint64_t limit);

@@ -44,8 +44,9 @@ struct WebSocketShared {
   std::atomic<bool> open{true};    // false once a close was sent or the connection dropped
 };
 
-// A handle on one WebSocket connection. Copyable; every method may be called from any thread and
-// is carried out on the loop thread in call order. Calls on a closed connection do nothing.
+// A handle on one WebSocket connection, or one Server-Sent Events stream. Copyable; every method
+// may be called from any thread and is carried out on the loop thread in call order. Calls on a
+// closed connection do nothing.
 class WebSocket {
 public:
   WebSocket() = default;
@@ -54,6 +55,10 @@ public:
 
   // Queues one message (a text frame, or binary). Returns false when the connection is closed.
   bool send(std::string_view data, bool binary) const;
+  // Queues one Server-Sent Event (on a WebSocket: a text message with `data`). `retry_ms` < 0
+  // leaves the retry field out. Returns false when the connection is closed.
+  bool send_event(std::string_view data, std::string_view event, std::string_view id,
+                  int64_t retry_ms) const;
   // Sends a close frame and closes the TCP connection after the peer answers (or a timeout).
   void close(uint16_t code = 1000, std::string_view reason = {}) const;
   // Subscribes to a channel: published messages are written by the server itself, or reported

@@ -1,0 +1,159 @@
+// SseConnection: event encoding, keep-alive comments, backpressure, a clean end of stream.
+#include "sse_connection.h"
+
+#include "server_core.h"
+#include "sse_event.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <sys/socket.h>
+
+namespace bromine {
+
+namespace {
+
+constexpr uint32_t kWatchedEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+// After the last byte of a stream, how long to wait for the client to close its side.
+constexpr auto kEndWait = std::chrono::seconds(3);
+
+} // namespace
+
+SseConnection::SseConnection(ServerCore& server, uint64_t id, UniqueFd socket, WriteQueue output,
+                             std::shared_ptr<WebSocketEvents> events)
+    : UpgradedConnection(id), server_(server), socket_(std::move(socket)), out_(std::move(output)),
+      events_(std::move(events)), shared_(std::make_shared<WebSocketShared>()),
+      handle_(&server, id, shared_), ping_interval_(server.options.websocket_ping_interval) {}
+
+SseConnection::~SseConnection() = default;
+
+void SseConnection::start() {
+  server_.loop.rewatch(socket_.get(), kWatchedEvents, this);
+  last_output_ = server_.loop.now();
+  flush();
+  if (state_ == State::Open) events_->on_open(handle_);
+}
+
+void SseConnection::on_io(uint32_t events) {
+  if (state_ == State::Closed) return;
+  if (events & EPOLLOUT) flush();
+  if (state_ == State::Closed || !(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
+  // The client has nothing to say on an event stream; reading only tells when it leaves.
+  std::span<char> buffer = server_.read_buffer();
+  for (;;) {
+    ssize_t n = ::read(socket_.get(), buffer.data(), buffer.size());
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    finish(state_ == State::Ending ? close_code_ : 1006, close_reason_);
+    return;
+  }
+}
+
+void SseConnection::queue(std::string bytes) {
+  out_.push(std::move(bytes));
+  last_output_ = server_.loop.now();
+  server_.flush_later(*this);
+}
+
+void SseConnection::send_message(std::string_view data, bool) {
+  send_event(data, {}, {}, -1);
+}
+
+void SseConnection::send_event(std::string_view data, std::string_view event, std::string_view id,
+                               int64_t retry_ms) {
+  if (state_ != State::Open || over_limit()) return;
+  queue(encode_sse_event(data, event, id, retry_ms));
+}
+
+void SseConnection::send_shared(std::shared_ptr<const std::string> bytes) {
+  if (state_ != State::Open || over_limit()) return;
+  out_.push_shared(std::move(bytes));
+  last_output_ = server_.loop.now();
+  server_.flush_later(*this);
+}
+
+// Like a WebSocket, a stream whose reader stopped reading is dropped rather than buffered.
+bool SseConnection::over_limit() {
+  if (out_.pending_bytes() <= server_.options.websocket_max_pending) return false;
+  finish(1008, "outgoing buffer over the limit");
+  return true;
+}
+
+void SseConnection::close(uint16_t code, std::string_view reason) {
+  if (state_ != State::Open) return;
+  close_code_ = code;
+  close_reason_.assign(reason);
+  shared_->open.store(false, std::memory_order_release);
+  state_ = State::Ending;
+  end_deadline_ = server_.loop.now() + kEndWait;
+  flush();
+}
+
+void SseConnection::subscribe(std::string channel, bool to_events) {
+  if (state_ != State::Open) return;
+  if (server_.pubsub.subscribe(channel, id(), to_events)) channels_.push_back(std::move(channel));
+}
+
+void SseConnection::unsubscribe(const std::string& channel) {
+  if (!server_.pubsub.unsubscribe(channel, id())) return;
+  std::erase(channels_, channel);
+}
+
+void SseConnection::deliver_publish(std::string_view channel, std::string_view message) {
+  if (state_ == State::Open) events_->on_publish(channel, message);
+}
+
+void SseConnection::flush() {
+  if (state_ == State::Closed) return;
+  if (!out_.empty()) {
+    if (out_.flush(socket_.get()) == WriteQueue::Result::Failed) {
+      finish(1006, "connection lost");
+      return;
+    }
+    if (out_.pending_bytes() > server_.options.websocket_high_water) above_high_water_ = true;
+  }
+  shared_->queued.store(out_.pending_bytes(), std::memory_order_relaxed);
+  if (!out_.empty()) return;
+  if (above_high_water_) {
+    above_high_water_ = false;
+    if (state_ == State::Open) events_->on_drained();
+  }
+  if (state_ == State::Ending && !write_shut_) {
+    // The whole stream is out: end it with our FIN, which EventSource reads as a clean end.
+    ::shutdown(socket_.get(), SHUT_WR);
+    write_shut_ = true;
+  }
+}
+
+void SseConnection::check_timeout(EventLoop::Clock::time_point now) {
+  if (state_ == State::Ending) {
+    if (now >= end_deadline_) finish(close_code_, close_reason_);
+    return;
+  }
+  if (state_ != State::Open || ping_interval_.count() <= 0) return;
+  if (now - last_output_ >= ping_interval_) queue(std::string(kSseKeepAlive));
+}
+
+void SseConnection::begin_shutdown() {
+  if (state_ != State::Open || shutting_down_) return;
+  shutting_down_ = true;
+  events_->on_shutdown(handle_);
+}
+
+void SseConnection::finish(uint16_t code, std::string_view reason) {
+  if (state_ == State::Closed) return;
+  state_ = State::Closed;
+  shared_->open.store(false, std::memory_order_release);
+  server_.loop.unwatch(socket_.get());
+  socket_.reset();
+  out_.clear();
+  shared_->queued.store(0, std::memory_order_relaxed);
+  for (const auto& channel : channels_)
+    server_.pubsub.unsubscribe(channel, id());
+  channels_.clear();
+  std::string why(reason); // `reason` may point into close_reason_
+  events_->on_close(code, why);
+  server_.retire(*this);
+}
+
+} // namespace bromine

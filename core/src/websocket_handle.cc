@@ -1,0 +1,79 @@
+// The WebSocket handle (any thread) and the defaults of WebSocketEvents.
+#include "bromine/websocket.h"
+#include "server_core.h"
+#include "upgraded_connection.h"
+#include "websocket_handshake.h"
+
+namespace bromine {
+
+std::string websocket_accept(std::string_view key) {
+  auto accept = accept_key(key);
+  return accept ? std::string(accept->view()) : std::string();
+}
+
+// --- WebSocketEvents and WebSocket --------------------------------------------------------------
+
+void WebSocketEvents::on_shutdown(const WebSocket& socket) {
+  socket.close(1001, "server shutting down");
+}
+
+bool WebSocket::send(std::string_view data, bool binary) const {
+  if (!is_open()) return false;
+  shared_->posted.fetch_add(data.size(), std::memory_order_relaxed);
+  server_->with_upgraded(
+      id_, [data = std::string(data), binary, shared = shared_](UpgradedConnection& c) {
+        shared->posted.fetch_sub(data.size(), std::memory_order_relaxed);
+        c.send_message(data, binary);
+      });
+  return true;
+}
+
+bool WebSocket::send_event(std::string_view data, std::string_view event, std::string_view id,
+                           int64_t retry_ms) const {
+  if (!is_open()) return false;
+  shared_->posted.fetch_add(data.size(), std::memory_order_relaxed);
+  server_->with_upgraded(id_,
+                         [data = std::string(data), event = std::string(event),
+                          id = std::string(id), retry_ms, shared = shared_](UpgradedConnection& c) {
+                           shared->posted.fetch_sub(data.size(), std::memory_order_relaxed);
+                           c.send_event(data, event, id, retry_ms);
+                         });
+  return true;
+}
+
+void WebSocket::close(uint16_t code, std::string_view reason) const {
+  if (!server_) return;
+  server_->with_upgraded(
+      id_, [code, reason = std::string(reason)](UpgradedConnection& c) { c.close(code, reason); });
+}
+
+void WebSocket::set_timeout(std::chrono::milliseconds timeout) const {
+  if (!server_) return;
+  server_->with_upgraded(id_, [timeout](UpgradedConnection& c) { c.set_ping_interval(timeout); });
+}
+
+void WebSocket::resume_close() const {
+  if (!server_) return;
+  server_->with_upgraded(id_, [](UpgradedConnection& c) { c.complete_final_close(); });
+}
+
+void WebSocket::subscribe(std::string channel, bool to_events) const {
+  if (!server_) return;
+  server_->with_upgraded(id_, [channel = std::move(channel), to_events](UpgradedConnection& c) {
+    c.subscribe(channel, to_events);
+  });
+}
+
+void WebSocket::unsubscribe(std::string channel) const {
+  if (!server_) return;
+  server_->with_upgraded(
+      id_, [channel = std::move(channel)](UpgradedConnection& c) { c.unsubscribe(channel); });
+}
+
+uint64_t WebSocket::pending() const {
+  if (!shared_) return 0;
+  return shared_->posted.load(std::memory_order_relaxed) +
+         shared_->queued.load(std::memory_order_relaxed);
+}
+
+} // namespace bromine
