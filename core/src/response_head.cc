@@ -154,7 +154,8 @@ bool ResponseHead::add(std::string_view name, std::string_view value) {
   case 10:
     if (iequals(name, "connection")) {
       if (contains_token(value, "close")) keep_alive_ = false;
-      return true;
+      if (status_ != 101) return true;
+      break; // a 101 (a partial hijack switching protocols) needs its Connection: Upgrade
     }
     break;
   case 14:

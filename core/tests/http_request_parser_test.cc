@@ -242,6 +242,12 @@ TEST(HttpRequestParser, WellFormedRequests) {
   const std::string get_with_body = "GET /g HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi";
 
   ExpectedRequest query_request = get("/a/b?q=1&r=%20x", {{"Host", "h"}}, query.size());
+  const std::string absolute = "GET http://h.example:8080/x/y?z=1 HTTP/1.1\r\nHost: h\r\n\r\n";
+  ExpectedRequest absolute_request = get("/x/y?z=1", {{"Host", "h"}}, absolute.size());
+  absolute_request.target = "http://h.example:8080/x/y?z=1";
+  const std::string bare_authority = "GET https://h.example?q HTTP/1.1\r\n\r\n";
+  ExpectedRequest bare_authority_request = get("/?q", {}, bare_authority.size());
+  bare_authority_request.target = "https://h.example?q";
   ExpectedRequest head_request = get("/h", {{"Host", "h"}}, head.size());
   head_request.method = "HEAD";
   ExpectedRequest body_request = get("/g", {{"Content-Length", "2"}}, get_with_body.size());
@@ -251,6 +257,10 @@ TEST(HttpRequestParser, WellFormedRequests) {
       {"simple GET", simple, {get("/", {{"Host", "example.com"}}, simple.size())}},
       {"query string", query, {query_request}},
       {"a bare question mark", "GET /p? HTTP/1.1\r\n\r\n", {get("/p?", {}, 20)}},
+      {"absolute form: the path and query come from after the authority",
+       absolute,
+       {absolute_request}},
+      {"absolute form without a path", bare_authority, {bare_authority_request}},
       {"repeated headers keep their order and spelling",
        repeated,
        {get("/r", {{"Accept", "a"}, {"Cookie", "x=1"}, {"accept", "b"}, {"Cookie", "y=2"}},

@@ -232,5 +232,16 @@ TEST(ResponseHead, HttpDateIsAnImfFixdateOfNow) {
   EXPECT_EQ(http_date_now().size(), 29u);
 }
 
+TEST(ResponseHead, SwitchingProtocolsKeepsTheAppsConnectionHeader) {
+  // A partial hijack answering 101 writes the head itself: the client needs Connection: Upgrade.
+  std::string out;
+  ResponseHead head(out, http11(), 101);
+  EXPECT_TRUE(head.add("Upgrade", "websocket"));
+  EXPECT_TRUE(head.add("Connection", "Upgrade"));
+  head.finish_unframed();
+  EXPECT_EQ(without_date(out), "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                               "Connection: Upgrade\r\nDate: *\r\n\r\n");
+}
+
 } // namespace
 } // namespace bromine
