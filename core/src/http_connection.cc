@@ -97,7 +97,9 @@ void HttpConnection::process_input(std::string_view data) {
       return;
     }
     if (result.status == HttpRequestParser::Status::Complete) {
+      input_after_request_ = data; // a handler that upgrades at once takes these with it
       dispatch(parser_.take_request());
+      input_after_request_ = {};
       continue;
     }
     // NeedMore: the header section must arrive within the request timeout from its first byte;
@@ -203,6 +205,9 @@ void HttpConnection::upgrade_to_websocket(std::string head,
   }
   if (server_.options.access_log) server_.access_log.record(peer_, request_line_, 101, 0);
   out_.push(std::move(head));
+  // Upgraded from inside dispatch(): the rest of this read is not in unread_ yet.
+  unread_.append(input_after_request_);
+  input_after_request_ = {};
   uint64_t id = server_.reserve_id();
   auto ws = std::make_unique<WebSocketConnection>(server_, id, std::move(socket_), std::move(out_),
                                                   std::move(unread_), std::move(events));

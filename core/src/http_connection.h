@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bromine {
@@ -74,8 +75,9 @@ private:
   std::string peer_;
   HttpRequestParser parser_;
   WriteQueue out_;
-  std::string unread_;       // bytes after a dispatched request (pipelining)
-  std::string request_line_; // for the access log
+  std::string unread_;                   // bytes after a dispatched request (pipelining)
+  std::string_view input_after_request_; // during dispatch(): the rest of the bytes being parsed
+  std::string request_line_;             // for the access log
   EventLoop::Clock::time_point deadline_;
   EventLoop::Clock::time_point write_deadline_;
   std::vector<std::pair<uint64_t, std::shared_ptr<DrainWaiter>>> drain_waiters_;
