@@ -141,6 +141,7 @@ void WebSocketConnection::complete_final_close() {
 
 void WebSocketConnection::queue(std::string bytes) {
   out_.push(std::move(bytes));
+  shared_->queued.store(out_.pending_bytes(), std::memory_order_relaxed); // pending() sees it now
   server_.flush_later(*this);
 }
 
@@ -156,6 +157,7 @@ void WebSocketConnection::send_message(std::string_view data, bool binary) {
 void WebSocketConnection::send_shared(std::shared_ptr<const std::string> frame) {
   if (state_ != State::Open || over_limit()) return;
   out_.push_shared(std::move(frame));
+  shared_->queued.store(out_.pending_bytes(), std::memory_order_relaxed);
   server_.flush_later(*this);
 }
 

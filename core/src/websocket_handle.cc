@@ -72,8 +72,11 @@ void WebSocket::unsubscribe(std::string channel) const {
 
 uint64_t WebSocket::pending() const {
   if (!shared_) return 0;
-  return shared_->posted.load(std::memory_order_relaxed) +
-         shared_->queued.load(std::memory_order_relaxed);
+  // Once closed, sends still in flight will never be written (and those dropped with a gone
+  // connection are never taken off `posted`): only the queue counts.
+  const uint64_t queued = shared_->queued.load(std::memory_order_relaxed);
+  if (!is_open()) return queued;
+  return shared_->posted.load(std::memory_order_relaxed) + queued;
 }
 
 } // namespace bromine
