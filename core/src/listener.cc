@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -101,9 +102,29 @@ std::unique_ptr<Listener> Listener::unix_socket(EventLoop& loop, const std::stri
   return listener;
 }
 
+std::unique_ptr<Listener> Listener::adopt(EventLoop& loop, int fd, AcceptHandler on_accept) {
+  sockaddr_storage bound{};
+  socklen_t length = sizeof bound;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0) {
+    throw errno_error("getsockname of an inherited listener");
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  bool is_unix = bound.ss_family == AF_UNIX;
+  std::unique_ptr<Listener> listener(
+      new Listener(loop, UniqueFd(fd), is_unix, std::move(on_accept)));
+  if (bound.ss_family == AF_INET6) {
+    listener->bound_port_ = ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  } else if (bound.ss_family == AF_INET) {
+    listener->bound_port_ = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  }
+  return listener; // no unix_path_: the socket file belongs to whoever created it
+}
+
 void Listener::start() {
   if (watching_ || !fd_) return;
-  loop_.watch(fd_.get(), EPOLLIN, this);
+  // Several worker processes may wait on one inherited socket: wake only one per connection.
+  loop_.watch(fd_.get(), EPOLLIN | EPOLLEXCLUSIVE, this);
   watching_ = true;
 }
 

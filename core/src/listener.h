@@ -18,6 +18,8 @@ public:
   // Binds and listens; throws std::system_error. `bound_port` is set for TCP listeners.
   static std::unique_ptr<Listener> tcp(EventLoop& loop, const std::string& host, uint16_t port,
                                        int backlog, AcceptHandler on_accept);
+  // Takes over a socket that is already listening (inherited from a master process).
+  static std::unique_ptr<Listener> adopt(EventLoop& loop, int fd, AcceptHandler on_accept);
   static std::unique_ptr<Listener> unix_socket(EventLoop& loop, const std::string& path,
                                                int backlog, AcceptHandler on_accept);
   ~Listener();

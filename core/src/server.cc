@@ -27,6 +27,20 @@ void Server::listen_unix(const std::string& path) {
                             }));
 }
 
+uint16_t Server::adopt_listener(int fd) {
+  auto listener =
+      Listener::adopt(core_->loop, fd, [core = core_.get()](UniqueFd socket, std::string peer) {
+        core->adopt(std::move(socket), std::move(peer));
+      });
+  uint16_t port = listener->bound_port();
+  core_->listeners.push_back(std::move(listener));
+  return port;
+}
+
+void Server::set_relay(int fd) {
+  core_->set_relay(UniqueFd(fd));
+}
+
 void Server::on_request(RequestHandler handler) {
   core_->handler = std::move(handler);
 }

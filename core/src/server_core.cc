@@ -6,6 +6,8 @@
 #include "upgraded_connection.h"
 #include "websocket_frame.h"
 
+#include <cstdio>
+
 namespace bromine {
 
 namespace {
@@ -54,18 +56,36 @@ void ServerCore::with_upgraded(uint64_t id, std::function<void(UpgradedConnectio
 }
 
 void ServerCore::publish(std::string channel, std::string message, bool binary) {
+  auto send = [this](const std::string& c, const std::string& m, bool b) {
+    // With a relay, every worker (this one too) delivers what the relay brings back, so all
+    // of them see one order per channel.
+    if (relay_ && !relay_->closed()) {
+      relay_->send(encode_relay_frame(c, m, b));
+    } else {
+      deliver(c, m, b);
+    }
+  };
   if (loop.in_loop_thread()) {
-    deliver(channel, message, binary);
+    send(channel, message, binary);
     return;
   }
-  loop.post([this, channel = std::move(channel), message = std::move(message), binary] {
-    deliver(channel, message, binary);
+  loop.post([send, channel = std::move(channel), message = std::move(message), binary] {
+    send(channel, message, binary);
   });
+}
+
+void ServerCore::set_relay(UniqueFd socket) {
+  relay_ = std::make_unique<RelayPeer>(
+      loop, std::move(socket),
+      [this](const RelayMessage& m) { deliver(m.channel, m.message, m.binary); },
+      [] {
+        std::fprintf(stderr, "bromine: lost the pub/sub relay; publishing in this process only\n");
+      });
 }
 
 namespace {
 
-std::shared_ptr<const std::string> websocket_frame_for(const std::string& message, bool binary) {
+std::shared_ptr<const std::string> websocket_frame_for(std::string_view message, bool binary) {
   auto bytes = std::make_shared<std::string>();
   size_t header_size = websocket_frame_header_size(message.size());
   bytes->resize(header_size + message.size());
@@ -79,7 +99,7 @@ std::shared_ptr<const std::string> websocket_frame_for(const std::string& messag
 } // namespace
 
 // One encoding per protocol, shared by every direct subscriber; callback subscribers get the text.
-void ServerCore::deliver(const std::string& channel, const std::string& message, bool binary) {
+void ServerCore::deliver(std::string_view channel, std::string_view message, bool binary) {
   // A copy: a delivery may close a subscriber, which changes the registry.
   delivery_scratch_ = pubsub.subscribers(channel);
   std::shared_ptr<const std::string> websocket_frame;

@@ -8,6 +8,7 @@
 #include "http_request_parser.h"
 #include "listener.h"
 #include "pubsub_registry.h"
+#include "relay_peer.h"
 
 #include <array>
 #include <condition_variable>
@@ -49,6 +50,9 @@ public:
   // Queues a publish for the loop thread, keeping call order. Any thread.
   void publish(std::string channel, std::string message, bool binary);
 
+  // Before run().
+  void set_relay(UniqueFd socket);
+
   // Loop thread.
   void adopt(UniqueFd socket, std::string peer);
   // Reserves a table slot; install() fills it with the connection built for that id.
@@ -86,7 +90,7 @@ private:
   void sweep_timeouts();
   void after_batch();
   void stop_when_empty();
-  void deliver(const std::string& channel, const std::string& message, bool binary);
+  void deliver(std::string_view channel, std::string_view message, bool binary);
 
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_slots_;
@@ -94,6 +98,7 @@ private:
   std::vector<std::unique_ptr<Connection>> retired_;
   std::vector<Connection*> flush_list_;
   std::vector<PubSubRegistry::Subscriber> delivery_scratch_;
+  std::unique_ptr<RelayPeer> relay_;
   std::array<char, 64 * 1024> read_buffer_;
   bool stopping_ = false;
   EventLoop::Clock::time_point stop_deadline_;

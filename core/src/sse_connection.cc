@@ -51,6 +51,7 @@ void SseConnection::on_io(uint32_t events) {
 
 void SseConnection::queue(std::string bytes) {
   out_.push(std::move(bytes));
+  shared_->queued.store(out_.pending_bytes(), std::memory_order_relaxed); // pending() sees it now
   last_output_ = server_.loop.now();
   server_.flush_later(*this);
 }
@@ -68,6 +69,7 @@ void SseConnection::send_event(std::string_view data, std::string_view event, st
 void SseConnection::send_shared(std::shared_ptr<const std::string> bytes) {
   if (state_ != State::Open || over_limit()) return;
   out_.push_shared(std::move(bytes));
+  shared_->queued.store(out_.pending_bytes(), std::memory_order_relaxed);
   last_output_ = server_.loop.now();
   server_.flush_later(*this);
 }

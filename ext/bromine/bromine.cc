@@ -1,6 +1,7 @@
 // Entry point of the native extension: defines Bromine::Native.
 #include "rb_env.h"
 #include "rb_native_server.h"
+#include "rb_relay.h"
 #include "rb_response.h"
 #include "rb_websocket.h"
 
@@ -12,5 +13,6 @@ extern "C" __attribute__((visibility("default"))) void Init_bromine(void) {
   bromine::ruby::init_env_strings();
   bromine::ruby::init_response_classes(native);
   bromine::ruby::init_native_server(native);
+  bromine::ruby::init_relay(native);
   bromine::ruby::init_websocket(bromine);
 }

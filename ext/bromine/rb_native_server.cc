@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <fcntl.h>
 #include <memory>
 #include <mutex>
 #include <pthread.h>
@@ -35,8 +36,12 @@ struct NativeServer {
   VALUE app = Qnil;
   std::string bind;
   uint16_t port = 0;
+  int listen_fd = -1; // inherited from a master process, or -1 to bind
+  int relay_fd = -1;  // pub/sub link to the master's relay, or -1
 
   ~NativeServer() {
+    if (listen_fd >= 0) ::close(listen_fd);
+    if (relay_fd >= 0) ::close(relay_fd);
     if (io_thread.joinable()) {
       server->stop_now();
       io_thread.join();
@@ -118,6 +123,14 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   s->bind = NIL_P(bind) ? "127.0.0.1" : StringValueCStr(bind);
   s->port = NIL_P(port) ? 3000 : static_cast<uint16_t>(NUM2UINT(port));
   s->defaults.base_env = base_env;
+  VALUE listen_fd = option(options, "listen_fd");
+  VALUE relay_fd = option(options, "relay_fd");
+  // Duplicates: the Ruby IO objects that own the originals may close them whenever they like.
+  if (!NIL_P(listen_fd)) s->listen_fd = ::fcntl(NUM2INT(listen_fd), F_DUPFD_CLOEXEC, 0);
+  if (!NIL_P(relay_fd)) s->relay_fd = ::fcntl(NUM2INT(relay_fd), F_DUPFD_CLOEXEC, 0);
+  if ((!NIL_P(listen_fd) && s->listen_fd < 0) || (!NIL_P(relay_fd) && s->relay_fd < 0)) {
+    rb_sys_fail("dup of an inherited socket");
+  }
   s->sockets.server = s->server.get();
   s->sockets.ping_seconds = static_cast<double>(core.websocket_ping_interval.count()) / 1000.0;
   s->sockets.queue = &s->queue;
@@ -133,7 +146,12 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
 VALUE server_listen(VALUE self) {
   NativeServer& s = get(self);
   try {
-    if (s.bind.rfind("unix:", 0) == 0) {
+    if (s.listen_fd >= 0) {
+      s.port = s.server->adopt_listener(std::exchange(s.listen_fd, -1));
+      bool unix_socket = s.bind.rfind("unix:", 0) == 0;
+      s.defaults.server_name = rb_str_new_cstr(unix_socket ? "localhost" : s.bind.c_str());
+      s.defaults.server_port = rb_str_new_cstr(std::to_string(s.port).c_str());
+    } else if (s.bind.rfind("unix:", 0) == 0) {
       s.server->listen_unix(s.bind.substr(5));
       s.defaults.server_name = rb_str_new_cstr("localhost");
       s.defaults.server_port = rb_str_new_cstr("0");
@@ -147,6 +165,7 @@ VALUE server_listen(VALUE self) {
     std::string what = e.what();
     rb_sys_fail(what.c_str());
   }
+  if (s.relay_fd >= 0) s.server->set_relay(std::exchange(s.relay_fd, -1));
   set_publish_context(&s.sockets);
   rb_obj_freeze(s.defaults.server_name);
   rb_obj_freeze(s.defaults.server_port);
@@ -232,8 +251,13 @@ VALUE server_process_requests(VALUE self) {
   return Qnil;
 }
 
-VALUE server_stop(VALUE self) {
+// stop(code = 1001): graceful; WebSockets get on_shutdown, then a close frame with `code`
+// (1012 "service restart" when a hot restart replaces this worker).
+VALUE server_stop(int argc, VALUE* argv, VALUE self) {
+  VALUE code;
+  rb_scan_args(argc, argv, "01", &code);
   NativeServer& s = get(self);
+  s.sockets.shutdown_code = NIL_P(code) ? 1001 : static_cast<uint16_t>(NUM2UINT(code));
   if (s.started) {
     s.server->stop_gracefully();
   } else {
@@ -304,7 +328,7 @@ void init_native_server(VALUE native_module) {
   rb_define_method(cServer, "listen", RUBY_METHOD_FUNC(server_listen), 0);
   rb_define_method(cServer, "start", RUBY_METHOD_FUNC(server_start), 0);
   rb_define_method(cServer, "process_requests", RUBY_METHOD_FUNC(server_process_requests), 0);
-  rb_define_method(cServer, "stop", RUBY_METHOD_FUNC(server_stop), 0);
+  rb_define_method(cServer, "stop", RUBY_METHOD_FUNC(server_stop), -1);
   rb_define_method(cServer, "stop_now", RUBY_METHOD_FUNC(server_stop_now), 0);
   rb_define_method(cServer, "join", RUBY_METHOD_FUNC(server_join), -1);
   rb_define_method(cServer, "port", RUBY_METHOD_FUNC(server_port), 0);

@@ -335,7 +335,8 @@ int dispatch(SocketState& state, SocketEvent& event) {
     cb.name = id_on_shutdown;
     int fatal = run_callback(state, invoke, cb, "error in on_shutdown");
     // The farewell (if any) is queued before the close frame.
-    handle_of(state).close(1001, "server shutting down");
+    uint16_t code = state.context->shutdown_code;
+    handle_of(state).close(code, code == 1012 ? "service restart" : "server shutting down");
     return fatal;
   }
   case SocketEvent::Kind::CloseBarrier:

@@ -35,6 +35,7 @@ private:
 struct SocketContext {
   Server* server = nullptr;
   double ping_seconds = 40;
+  uint16_t shutdown_code = 1001; // the close code WebSockets get after on_shutdown
   WorkQueue* queue = nullptr;
   SocketRegistry registry;
 };

@@ -55,6 +55,14 @@ public:
   // Listens on a Unix socket path, replacing a stale socket file. Before run().
   void listen_unix(const std::string& path);
 
+  // Serves on a socket that is already listening, such as one inherited from a master process.
+  // Takes ownership. Returns its port (0 for a Unix socket). Before run().
+  uint16_t adopt_listener(int fd);
+  // Links this server to a pub/sub relay (one end of a stream socket pair; see PubSubRelay):
+  // publish() then goes through the relay, which brings every worker's messages to every worker.
+  // Takes ownership. Before run().
+  void set_relay(int fd);
+
   // Sets the request handler. Before run().
   void on_request(RequestHandler handler);
   // Runs after each batch of events on the loop thread (to batch wake-ups of worker threads).
@@ -62,7 +70,8 @@ public:
   // Called once on the loop thread when a graceful stop begins (to wake worker threads, say).
   void on_stopping(std::function<void()> hook);
 
-  // Sends `message` to every subscriber of `channel`, in call order per channel. Any thread.
+  // Sends `message` to every subscriber of `channel`, in call order per channel (through the
+  // relay, to every worker process, when there is one). Any thread.
   void publish(std::string channel, std::string message, bool binary = false);
 
   // Runs the event loop on the calling thread until the server has stopped.

@@ -1,0 +1,34 @@
+// The master process's relay for pub/sub across forked workers: a thread that forwards every
+// message a worker publishes to every worker (the publisher too), in arrival order.
+#pragma once
+
+#include <memory>
+#include <thread>
+
+namespace bromine {
+
+class RelayCore;
+
+class PubSubRelay {
+public:
+  // Starts the relay thread.
+  PubSubRelay();
+  // Stops the thread and closes every link.
+  ~PubSubRelay();
+  PubSubRelay(const PubSubRelay&) = delete;
+  PubSubRelay& operator=(const PubSubRelay&) = delete;
+
+  // Adds a link: the master's end of a stream socket pair whose other end a worker passes to
+  // Server::set_relay. The relay owns the descriptor from now on. Any thread.
+  void add(int fd);
+  // Drops and closes a link (its worker is gone). Any thread.
+  void remove(int fd);
+  // Stops the thread; further calls do nothing. Any thread but the relay's.
+  void stop();
+
+private:
+  std::unique_ptr<RelayCore> core_;
+  std::thread thread_;
+};
+
+} // namespace bromine
