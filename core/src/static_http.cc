@@ -235,14 +235,20 @@ std::string format_http_date(int64_t seconds) {
 // --- entity tags ---------------------------------------------------------------------------------
 
 std::string strong_etag(uint64_t size, int64_t mtime_ns) {
-  char buffer[48];
-  char* at = buffer;
-  *at++ = '"';
-  at = std::to_chars(at, buffer + sizeof buffer, static_cast<uint64_t>(mtime_ns), 16).ptr;
-  *at++ = '-';
-  at = std::to_chars(at, buffer + sizeof buffer, size, 16).ptr;
-  *at++ = '"';
-  return std::string(buffer, at);
+  char mtime_hex[17];
+  char size_hex[17];
+  auto mtime_end =
+      std::to_chars(mtime_hex, mtime_hex + sizeof mtime_hex, static_cast<uint64_t>(mtime_ns), 16)
+          .ptr;
+  auto size_end = std::to_chars(size_hex, size_hex + sizeof size_hex, size, 16).ptr;
+  std::string etag;
+  etag.reserve(36);
+  etag.push_back('"');
+  etag.append(mtime_hex, mtime_end);
+  etag.push_back('-');
+  etag.append(size_hex, size_end);
+  etag.push_back('"');
+  return etag;
 }
 
 bool etag_list_matches(std::string_view list, std::string_view etag, bool strong) {
