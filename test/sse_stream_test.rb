@@ -34,7 +34,7 @@ class SseStreamTest < BromineTest::TestCase
       assert_equal expected, client.read_block, "event #{index}"
     end
     assert_includes sse_events(id, until_event: "wrote"), "wrote results=[true]"
-    assert_equal "", client.pending, "nothing after the last event (the app's body is not sent)"
+    assert_equal "", client.pending, "nothing after the last event"
   end
 
   # What an EventSource makes of those bytes: the data joined back, the fields nobody injected.
@@ -44,14 +44,14 @@ class SseStreamTest < BromineTest::TestCase
     assert_equal ["hello", "line one\nline two\nline three\nline four", "", "trailing newline\n", "a\n\nb", "evil",
                   "42", "h\u00e9llo \u2713 \u{1F44B}", "nil options"],
                  events.map { |event| event.data&.force_encoding(Encoding::UTF_8) }
-    assert_equal [[%w[event tick], %w[id 7], %w[retry 2500], %w[data a], ["data", ""], %w[data b]]],
-                 [events[4].fields]
+    assert_equal [%w[event tick], %w[id 7], %w[retry 2500], %w[data a], ["data", ""], %w[data b]], events[4].fields
+    assert_equal %w[tick 7 2500], [events[4].event, events[4].id, events[4].retry]
     evil = events[5]
     assert_equal [["event", "xdata: injectedevent: y"], ["id", "8id: 666"], %w[data evil]], evil.fields,
                  "a newline in event or id must not inject a field: #{evil.raw.inspect}"
     assert_equal [nil, nil, "empty", nil, "tick", "xdata: injectedevent: y", nil, "\u00fctf".b, nil],
                  events.map(&:event)
-    assert_equal [nil] * 4 + %w[7 8id:\ 666 9] + [nil, nil], events.map(&:id)
+    assert_equal [nil, nil, nil, nil, "7", "8id: 666", "9", nil, nil], events.map(&:id)
   end
 
   def test_seed_style_handler_with_status_zero
@@ -170,6 +170,30 @@ class SseStreamTest < BromineTest::TestCase
     assert_equal ["plain request", "body closed"], sse_events(id), "no on_open for a plain request"
   end
 
+  # RFC 9110 9.3.2: a response to HEAD has no content, so it cannot carry an event stream.
+  # Whatever the server makes of HEAD with Accept: text/event-stream, after the head comes the
+  # next response or the end of the connection, never events.
+  def test_head_gets_no_events
+    client = sse_client
+    client.write(BromineTest::SseClient.request("/rack/close?id=#{sse_id}", method: "HEAD") +
+                 BromineTest::SseClient.request("/detect", accept: nil))
+    assert_equal 200, client.read_head.status
+    after = begin
+      client.read_exactly(5)
+    rescue EOFError
+      ""
+    end
+    assert_includes ["", "HTTP/"], after, "after the head of a HEAD response: #{(after + client.pending).inspect}"
+  end
+
+  def test_a_post_may_open_a_stream
+    client = sse_client
+    client.write(BromineTest::SseClient.request("/rack/close?id=#{sse_id}", method: "POST",
+                                                                         headers: { "Content-Length" => "5" }) + "hello")
+    assert_stream_head(client.read_head)
+    assert_equal "id: 1\ndata: event 1\n\nid: 2\ndata: event 2\n\nid: 3\ndata: event 3\n\n", client.read_to_eof
+  end
+
   def test_the_apps_body_is_closed_not_sent
     id = sse_id
     client = sse_open("/rack/close?id=#{id}")
@@ -260,10 +284,10 @@ class SseStreamTest < BromineTest::TestCase
   # once the queue has emptied.
   def test_on_drained_after_backpressure
     id = sse_id
-    client = sse_open("/rack/flood?id=#{id}&count=64", receive_buffer: 4096)
+    client = sse_open("/rack/flood?id=#{id}&count=128", receive_buffer: 4096)
     assert_includes sse_events(id, until_event: "flooded"), "flooded results=[true] pending>0=true"
     chunk = "x" * 65_536
-    64.times { |index| assert_equal "id: #{index}\ndata: #{chunk}\n\n", client.read_block, "event #{index}" }
+    128.times { |index| assert_equal "id: #{index}\ndata: #{chunk}\n\n", client.read_block, "event #{index}" }
     assert_equal "event: drained\ndata: drained\n\n", client.read_block
     assert_match(/\Adrained pending=\d+\z/, sse_events(id, until_event: "drained").last)
   end

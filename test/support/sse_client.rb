@@ -66,9 +66,9 @@ module BromineTest
       @eof = false
     end
 
-    # The bytes of a GET for path; accept: nil sends no Accept header.
-    def self.request(path, accept: "text/event-stream", version: "HTTP/1.1", headers: {})
-      lines = ["GET #{path} #{version}", "Host: 127.0.0.1"]
+    # The bytes of a request for path (GET unless told); accept: nil sends no Accept header.
+    def self.request(path, accept: "text/event-stream", version: "HTTP/1.1", headers: {}, method: "GET")
+      lines = ["#{method} #{path} #{version}", "Host: 127.0.0.1"]
       lines << "Accept: #{accept}" if accept
       headers.each { |name, value| lines << "#{name}: #{value}" }
       "#{lines.join("\r\n")}\r\n\r\n"
