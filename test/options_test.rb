@@ -244,10 +244,9 @@ class OptionsTest < Minitest::Test
                                    redis: "redis://localhost" }, {})
       warnings = Options.pending_warnings(options)
 
-      assert_equal 3, warnings.size
+      assert_equal 2, warnings.size
       assert_includes warnings, "--workers 4: forked workers are not implemented yet; running in one process"
-      assert_includes warnings,
-                      "--public #{dir}: static files are not served yet in this version; every request goes to the app"
+      refute(warnings.any? { |line| line.start_with?("--public") }, "static files are live")
       refute(warnings.any? { |line| line.start_with?("--ping", "--max-message") }, "WebSocket options are live")
       assert_includes warnings, "--redis redis://localhost: pub/sub is not implemented yet in this version; ignored"
     end

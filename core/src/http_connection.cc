@@ -137,14 +137,28 @@ void HttpConnection::dispatch(HttpRequest&& request) {
   state_ = State::Dispatched;
   header_deadline_set_ = false;
   upgrade_requested_ = request.wants_upgrade();
-  request.remote_address_ = peer_;
   if (server_.options.access_log) {
     request_line_.assign(request.method());
     request_line_.push_back(' ');
     request_line_.append(request.target());
     request_line_.append(request.version_minor() == 0 ? " HTTP/1.0" : " HTTP/1.1");
   }
+  if (server_.static_files && !request.websocket_ && serve_static(request)) return;
+  request.remote_address_ = peer_;
   server_.handler(std::move(request), Responder(&server_, id(), socket_.get()));
+}
+
+// A GET or HEAD for a file under --public is answered here, before the handler: the loop thread
+// opens the file (as nginx does) and sendfile sends it. False when the app should answer.
+bool HttpConnection::serve_static(const HttpRequest& request) {
+  std::optional<FileResponse> response = server_.static_files->serve(request);
+  if (!response) return false;
+  out_.push(std::move(response->head));
+  if (response->file) out_.push_file(std::move(response->file), response->offset, response->length);
+  bool keep_alive = response->keep_alive && request.keep_alive();
+  end_response(keep_alive, response->status, response->length);
+  flush();
+  return true;
 }
 
 void HttpConnection::queue(std::string bytes) {

@@ -63,6 +63,7 @@ private:
   void process_input(std::string_view data);
   void resume_after_response();
   void dispatch(HttpRequest&& request);
+  bool serve_static(const HttpRequest& request);
   void fail(int status);
   void flush();
   void finish_closing();

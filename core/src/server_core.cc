@@ -21,6 +21,10 @@ ServerCore::ServerCore(ServerOptions opts) : options(std::move(opts)) {
   limits.max_body_bytes = options.max_body_bytes;
   limits.spool_threshold = options.body_spool_threshold;
   loop.set_after_batch([this] { after_batch(); });
+  if (!options.public_dir.empty()) {
+    static_files.emplace(
+        StaticFilesOptions{options.public_dir, options.static_cache_control, true});
+  }
 }
 
 ServerCore::~ServerCore() {

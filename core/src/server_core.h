@@ -4,6 +4,7 @@
 #include "access_log.h"
 #include "bromine/event_loop.h"
 #include "bromine/server.h"
+#include "bromine/static_files.h"
 #include "connection.h"
 #include "http_request_parser.h"
 #include "listener.h"
@@ -15,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -79,6 +81,7 @@ public:
   std::vector<std::unique_ptr<Listener>> listeners;
   AccessLog access_log;
   PubSubRegistry pubsub;
+  std::optional<StaticFiles> static_files; // with ServerOptions::public_dir
 
 private:
   struct Slot {

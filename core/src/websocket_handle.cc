@@ -43,6 +43,8 @@ bool WebSocket::send_event(std::string_view data, std::string_view event, std::s
 
 void WebSocket::close(uint16_t code, std::string_view reason) const {
   if (!server_) return;
+  // Closed for writers at once: a write after close() must say false, not vanish later.
+  shared_->open.store(false, std::memory_order_release);
   server_->with_upgraded(
       id_, [code, reason = std::string(reason)](UpgradedConnection& c) { c.close(code, reason); });
 }

@@ -108,6 +108,11 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   core.request_timeout = seconds_option(options, "request_timeout", core.request_timeout);
   core.shutdown_timeout = seconds_option(options, "shutdown_timeout", core.shutdown_timeout);
   core.access_log = RTEST(option(options, "log"));
+  VALUE public_dir = option(options, "public");
+  if (!NIL_P(public_dir)) core.public_dir = StringValueCStr(public_dir);
+  VALUE cache_control = option(options, "cache_control");
+  if (!NIL_P(cache_control)) core.static_cache_control = StringValueCStr(cache_control);
+  set_static_cache_control(core.static_cache_control);
   core.websocket_max_message = bytes_option(options, "max_message", core.websocket_max_message);
   core.websocket_ping_interval = seconds_option(options, "ping", core.websocket_ping_interval);
 

@@ -20,6 +20,8 @@ namespace {
 constexpr uint64_t kDrainCheckBytes = 256 * 1024;
 constexpr uint64_t kMaxQueuedBytes = 1024 * 1024;
 
+std::string static_cache_control; // read-only once the server runs
+VALUE str_x_sendfile, str_x_sendfile_mixed;
 ID id_call, id_each, id_close, id_to_ary, id_to_path, id_for_fd, id_respond_to;
 VALUE cWorker, cEarlyHints, cStream;
 VALUE str_read_write_binary;
@@ -408,6 +410,80 @@ void start_event_stream(Exchange& ex, VALUE handler) {
   ex.out.clear();
 }
 
+// The value of the app's X-Sendfile header, or nil.
+VALUE sendfile_path(VALUE headers) {
+  if (!RB_TYPE_P(headers, T_HASH)) return Qnil;
+  VALUE path = rb_hash_lookup(headers, str_x_sendfile);
+  return NIL_P(path) ? rb_hash_lookup(headers, str_x_sendfile_mixed) : path;
+}
+
+struct FileHeaderWalk {
+  Exchange* exchange;
+  VALUE keep; // Array holding the strings the views point into
+};
+
+int collect_file_header(VALUE key, VALUE value, VALUE arg) {
+  auto* walk = reinterpret_cast<FileHeaderWalk*>(arg);
+  VALUE name = rb_obj_as_string(key);
+  if (RSTRING_LEN(name) > 5 && std::string_view(RSTRING_PTR(name), 5) == "rack.")
+    return ST_CONTINUE;
+  rb_ary_push(walk->keep, name);
+  VALUE values = RB_TYPE_P(value, T_ARRAY) ? value : rb_ary_new_from_args(1, value);
+  for (long i = 0; i < RARRAY_LEN(values); ++i) {
+    VALUE text = rb_obj_as_string(rb_ary_entry(values, i));
+    rb_ary_push(walk->keep, text);
+    std::string_view all = view(text);
+    size_t start = 0;
+    while (start <= all.size()) { // Rack 2 joins repeated headers with newlines
+      size_t end = all.find('\n', start);
+      if (end == std::string_view::npos) end = all.size();
+      walk->exchange->file_headers.push_back(
+          HeaderField{view(name), all.substr(start, end - start)});
+      start = end + 1;
+    }
+  }
+  return ST_CONTINUE;
+}
+
+// X-Sendfile: the server sends the named file in place of the body, with conditional requests
+// and Range handled, and the header dropped. A missing file is a 404 and a warning.
+void send_x_sendfile(Exchange& ex, VALUE path) {
+  path = rb_obj_as_string(path);
+  std::optional<FileToSend> file = open_file_to_send(view(path));
+  Responder& responder = ex.work->responder;
+  ex.head_sent = ex.ended = true;
+  if (!file) {
+    rb_warn("bromine: X-Sendfile names %" PRIsVALUE ", which is not a readable file: 404", path);
+    ex.status = 404;
+    std::string out;
+    RequestInfo info = ex.work->request.info();
+    ResponseHead head(out, info, 404);
+    head.add("Content-Type", "text/plain");
+    static constexpr std::string_view kBody = "Not Found\n";
+    head.finish(kBody.size());
+    if (head.body_allowed()) out.append(kBody);
+    responder.respond(std::move(out), head.keep_alive(), 404, kBody.size());
+    return;
+  }
+  VALUE keep = rb_ary_new();
+  FileHeaderWalk walk{&ex, keep};
+  ex.file_headers.clear();
+  rb_hash_foreach(ex.headers, collect_file_header, reinterpret_cast<VALUE>(&walk));
+  FileResponseOptions options;
+  options.status = ex.status;
+  options.cache_control = static_cache_control;
+  options.headers = ex.file_headers;
+  FileResponse response =
+      build_file_response(FileRequest::from(ex.work->request), std::move(*file), options);
+  RB_GC_GUARD(keep);
+  ex.status = response.status;
+  responder.write(std::move(response.head));
+  if (response.file)
+    responder.write_file(std::move(response.file), response.offset, response.length);
+  responder.end(response.keep_alive && ex.work->request.keep_alive(), response.status,
+                response.length);
+}
+
 VALUE call_app(VALUE arg) {
   auto* ex = reinterpret_cast<Exchange*>(arg);
   ex->result = rb_funcall(ex->app, id_call, 1, ex->env);
@@ -444,6 +520,12 @@ VALUE send_response(VALUE arg) {
     }
   }
   if (ex->status < 100 || ex->status > 999) rb_raise(rb_eArgError, "invalid status %d", ex->status);
+
+  VALUE x_sendfile = sendfile_path(ex->headers);
+  if (!NIL_P(x_sendfile)) {
+    send_x_sendfile(*ex, x_sendfile);
+    return Qnil;
+  }
 
   ex->out.clear();
   RequestInfo info = ex->work->request.info();
@@ -545,6 +627,10 @@ void init_response_classes(VALUE native_module) {
   id_for_fd = rb_intern("for_fd");
   id_respond_to = rb_intern("respond_to?");
   str_read_write_binary = rb_interned_str_cstr("r+b");
+  str_x_sendfile = rb_interned_str_cstr("x-sendfile");
+  rb_gc_register_mark_object(str_x_sendfile);
+  str_x_sendfile_mixed = rb_interned_str_cstr("X-Sendfile");
+  rb_gc_register_mark_object(str_x_sendfile_mixed);
   rb_gc_register_mark_object(str_read_write_binary);
 
   cWorker = rb_define_class_under(native_module, "Worker", rb_cObject);
@@ -565,6 +651,10 @@ void init_response_classes(VALUE native_module) {
   rb_define_method(cStream, "close_write", RUBY_METHOD_FUNC(stream_close), 0);
   rb_define_method(cStream, "close_read", RUBY_METHOD_FUNC(stream_close_read), 0);
   rb_define_method(cStream, "closed?", RUBY_METHOD_FUNC(stream_closed_p), 0);
+}
+
+void set_static_cache_control(std::string value) {
+  static_cache_control = std::move(value);
 }
 
 WorkerObjects make_worker_objects() {
@@ -597,7 +687,7 @@ int handle_request(const EnvDefaults& defaults, VALUE app, SocketContext& socket
         const HttpRequest& request = args->ex->work->request;
         if (request.is_websocket_upgrade()) {
           announce_websocket(args->ex->env);
-        } else if (accepts_event_stream(request.header("accept"))) {
+        } else if (!request.is_head() && accepts_event_stream(request.header("accept"))) {
           args->ex->event_stream = true;
           announce_event_stream(args->ex->env);
         }

@@ -2,6 +2,7 @@
 // full and partial hijack, early hints, rack.response_finished.
 #pragma once
 
+#include "bromine/static_files.h"
 #include "rb_env.h"
 #include "rb_websocket.h"
 #include "rb_work_queue.h"
@@ -10,6 +11,7 @@
 #include <optional>
 #include <ruby.h>
 #include <string>
+#include <vector>
 
 namespace bromine::ruby {
 
@@ -29,6 +31,7 @@ struct Exchange {
   int status = 500;
   std::string out;
   std::optional<uint64_t> content_length;
+  std::vector<HeaderField> file_headers; // an X-Sendfile response's headers, views into Ruby
   uint64_t body_bytes = 0;
   uint64_t unflushed = 0;
   bool head_sent = false; // the status line has gone out: errors can only cut the connection
@@ -57,5 +60,8 @@ WorkerObjects make_worker_objects();
 // caller re-raises once its C++ frames are gone.
 int handle_request(const EnvDefaults& defaults, VALUE app, SocketContext& sockets,
                    const WorkerObjects& objects, Work& work);
+
+// Defaults for file responses (X-Sendfile), set once at startup.
+void set_static_cache_control(std::string value);
 
 } // namespace bromine::ruby

@@ -388,7 +388,11 @@ void announce_event_stream(VALUE env) {
 }
 
 bool accepts_event_stream(std::string_view accept) {
-  return accept.find("text/event-stream") != std::string_view::npos;
+  constexpr std::string_view kType = "text/event-stream";
+  for (size_t i = 0; i + kType.size() <= accept.size(); ++i) {
+    if (iequals(accept.substr(i, kType.size()), kType)) return true;
+  }
+  return false;
 }
 
 void announce_websocket(VALUE env) {

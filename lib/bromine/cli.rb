@@ -20,12 +20,14 @@ module Bromine
         -p, --port N                 TCP port (default: $PORT, or 3000); 0 picks a free port
         -b, --bind ADDR              address to listen on (default: 127.0.0.1);
                                      unix:/path/to.sock for a Unix socket
-        -www, --public DIR           serve static files from DIR
+        -www, --public DIR           serve static files from DIR (GET/HEAD, before the app)
         -t, --threads N              Ruby threads per worker that run the app (default: 3)
         -w, --workers N              worker processes (default: 1, no fork; 0 = one per CPU core)
             --max-body BYTES         largest request body (default: 50M)
             --max-headers BYTES      largest request header section (default: 32K)
             --max-message BYTES      largest WebSocket message (default: 1M)
+            --cache-control VALUE    Cache-Control for files served from --public and
+                                     X-Sendfile (default: none)
             --keep-alive SECONDS     idle HTTP keep-alive timeout (default: 40)
             --request-timeout SECONDS
                                      time allowed for a request's headers, and for each

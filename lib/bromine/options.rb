@@ -19,6 +19,7 @@ module Bromine
       port: 3000,
       bind: "127.0.0.1",
       public: nil,
+      cache_control: nil,
       threads: 3,
       workers: 1,
       max_body: 50 * MIB,
@@ -39,6 +40,7 @@ module Bromine
       port: ["--port", "-p", :port],
       bind: ["--bind", "-b", :bind],
       public: ["--public", "-www", :directory],
+      cache_control: ["--cache-control", nil, :header_value],
       threads: ["--threads", "-t", :positive_integer],
       workers: ["--workers", "-w", :worker_count],
       max_body: ["--max-body", nil, :bytes],
@@ -64,14 +66,14 @@ module Bromine
       positive_seconds: "a number of seconds above 0",
       seconds: "a number of seconds, 0 or more",
       flag: "true or false",
-      redis_url: "a redis://, rediss:// or unix:// URL"
+      redis_url: "a redis://, rediss:// or unix:// URL",
+      header_value: "a header value without line breaks"
     }.freeze
 
     # Features whose options are accepted now but which later versions implement. Each entry says,
     # for a value differing from the default, what happens instead. Remove an entry when its feature
     # lands (and, for :workers, the process count in Server#process_count).
     PENDING = {
-      public: "static files are not served yet in this version; every request goes to the app",
       workers: "forked workers are not implemented yet; running in one process",
       redis: "pub/sub is not implemented yet in this version; ignored"
     }.freeze
@@ -219,6 +221,10 @@ module Bromine
       def convert_seconds(value)
         seconds = number(value)
         seconds if seconds && seconds >= 0
+      end
+
+      def convert_header_value(value)
+        value if value.is_a?(String) && !value.match?(/[\r\n\0]/)
       end
 
       def convert_flag(value)

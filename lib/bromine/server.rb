@@ -147,6 +147,8 @@ module Bromine
         max_headers: @options[:max_headers],
         keep_alive: @options[:keep_alive],
         request_timeout: @options[:request_timeout],
+        public: @options[:public] && File.expand_path(@options[:public]),
+        cache_control: @options[:cache_control],
         max_message: @options[:max_message],
         ping: @options[:ping],
         shutdown_timeout: @options[:shutdown_timeout],

@@ -33,6 +33,11 @@ struct ServerOptions {
   uint64_t websocket_high_water = 64 * 1024;
   // A WebSocket whose queue passes this is disconnected (1008) instead of growing without bound.
   uint64_t websocket_max_pending = 16ull << 20;
+  // Static files: GET and HEAD requests for a file under this folder are answered by the server
+  // before the handler is called (empty: none). See StaticFiles.
+  std::string public_dir;
+  // Cache-Control for the static files (empty: none).
+  std::string static_cache_control;
   // One Common Log Format line per response on stdout.
   bool access_log = false;
   int listen_backlog = 1024;
