@@ -20,9 +20,7 @@ constexpr auto kEndWait = std::chrono::seconds(3);
 
 SseConnection::SseConnection(ServerCore& server, uint64_t id, UniqueFd socket, WriteQueue output,
                              std::shared_ptr<WebSocketEvents> events)
-    : UpgradedConnection(id), server_(server), socket_(std::move(socket)), out_(std::move(output)),
-      events_(std::move(events)), shared_(std::make_shared<WebSocketShared>()),
-      handle_(&server, id, shared_), ping_interval_(server.options.websocket_ping_interval) {}
+    : UpgradedConnection(server, id, std::move(socket), std::move(output), std::move(events)) {}
 
 SseConnection::~SseConnection() = default;
 
@@ -50,10 +48,8 @@ void SseConnection::on_io(uint32_t events) {
 }
 
 void SseConnection::queue(std::string bytes) {
-  out_.push(std::move(bytes));
-  shared_->queued.store(out_.pending_bytes(), std::memory_order_relaxed); // pending() sees it now
+  queue_bytes(std::move(bytes));
   last_output_ = server_.loop.now();
-  server_.flush_later(*this);
 }
 
 void SseConnection::send_message(std::string_view data, bool) {
@@ -68,17 +64,8 @@ void SseConnection::send_event(std::string_view data, std::string_view event, st
 
 void SseConnection::send_shared(std::shared_ptr<const std::string> bytes) {
   if (state_ != State::Open || over_limit()) return;
-  out_.push_shared(std::move(bytes));
-  shared_->queued.store(out_.pending_bytes(), std::memory_order_relaxed);
+  queue_shared(std::move(bytes));
   last_output_ = server_.loop.now();
-  server_.flush_later(*this);
-}
-
-// Like a WebSocket, a stream whose reader stopped reading is dropped rather than buffered.
-bool SseConnection::over_limit() {
-  if (out_.pending_bytes() <= server_.options.websocket_max_pending) return false;
-  finish(1008, "outgoing buffer over the limit");
-  return true;
 }
 
 void SseConnection::close(uint16_t code, std::string_view reason) {
@@ -91,20 +78,6 @@ void SseConnection::close(uint16_t code, std::string_view reason) {
   flush();
 }
 
-void SseConnection::subscribe(std::string channel, bool to_events) {
-  if (state_ != State::Open) return;
-  if (server_.pubsub.subscribe(channel, id(), to_events)) channels_.push_back(std::move(channel));
-}
-
-void SseConnection::unsubscribe(const std::string& channel) {
-  if (!server_.pubsub.unsubscribe(channel, id())) return;
-  std::erase(channels_, channel);
-}
-
-void SseConnection::deliver_publish(std::string_view channel, std::string_view message) {
-  if (state_ == State::Open) events_->on_publish(channel, message);
-}
-
 void SseConnection::flush() {
   if (state_ == State::Closed) return;
   if (!out_.empty()) {
@@ -114,7 +87,7 @@ void SseConnection::flush() {
     }
     if (out_.pending_bytes() > server_.options.websocket_high_water) above_high_water_ = true;
   }
-  shared_->queued.store(out_.pending_bytes(), std::memory_order_relaxed);
+  note_queued();
   if (!out_.empty()) return;
   if (above_high_water_) {
     above_high_water_ = false;
@@ -145,17 +118,7 @@ void SseConnection::begin_shutdown() {
 void SseConnection::finish(uint16_t code, std::string_view reason) {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
-  shared_->open.store(false, std::memory_order_release);
-  server_.loop.unwatch(socket_.get());
-  socket_.reset();
-  out_.clear();
-  shared_->queued.store(0, std::memory_order_relaxed);
-  for (const auto& channel : channels_)
-    server_.pubsub.unsubscribe(channel, id());
-  channels_.clear();
-  std::string why(reason); // `reason` may point into close_reason_
-  events_->on_close(code, why);
-  server_.retire(*this);
+  release(code, reason);
 }
 
 } // namespace bromine

@@ -33,10 +33,6 @@ public:
                   int64_t retry_ms) override;
   void send_shared(std::shared_ptr<const std::string> bytes) override;
   void close(uint16_t code, std::string_view reason) override;
-  void set_ping_interval(std::chrono::milliseconds interval) override { ping_interval_ = interval; }
-  void subscribe(std::string channel, bool to_events) override;
-  void unsubscribe(const std::string& channel) override;
-  void deliver_publish(std::string_view channel, std::string_view message) override;
 
   bool closed() const override { return state_ == State::Closed; }
   void check_timeout(EventLoop::Clock::time_point now) override;
@@ -53,17 +49,9 @@ private:
 
   void queue(std::string bytes);
   void flush();
-  bool over_limit();
-  void finish(uint16_t code, std::string_view reason); // closes TCP and reports on_close
+  bool is_open() const override { return state_ == State::Open; }
+  void finish(uint16_t code, std::string_view reason) override;
 
-  ServerCore& server_;
-  UniqueFd socket_;
-  WriteQueue out_;
-  std::shared_ptr<WebSocketEvents> events_;
-  std::shared_ptr<WebSocketShared> shared_;
-  WebSocket handle_;
-  std::vector<std::string> channels_;
-  std::chrono::milliseconds ping_interval_;
   EventLoop::Clock::time_point last_output_;
   EventLoop::Clock::time_point end_deadline_;
   State state_ = State::Open;

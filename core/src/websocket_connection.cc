@@ -31,11 +31,9 @@ std::string encode_message(std::string_view data, bool binary) {
 WebSocketConnection::WebSocketConnection(ServerCore& server, uint64_t id, UniqueFd socket,
                                          WriteQueue output, std::string early_input,
                                          std::shared_ptr<WebSocketEvents> events)
-    : UpgradedConnection(id), server_(server), socket_(std::move(socket)), out_(std::move(output)),
-      early_input_(std::move(early_input)), events_(std::move(events)),
-      shared_(std::make_shared<WebSocketShared>()), handle_(&server, id, shared_),
-      parser_(WebSocketParserOptions{server.options.websocket_max_message}),
-      ping_interval_(server.options.websocket_ping_interval) {}
+    : UpgradedConnection(server, id, std::move(socket), std::move(output), std::move(events)),
+      early_input_(std::move(early_input)),
+      parser_(WebSocketParserOptions{server.options.websocket_max_message}) {}
 
 WebSocketConnection::~WebSocketConnection() = default;
 
@@ -139,40 +137,18 @@ void WebSocketConnection::complete_final_close() {
   flush();
 }
 
-void WebSocketConnection::queue(std::string bytes) {
-  out_.push(std::move(bytes));
-  shared_->queued.store(out_.pending_bytes(), std::memory_order_relaxed); // pending() sees it now
-  server_.flush_later(*this);
-}
-
 void WebSocketConnection::queue_control(std::string_view frame) {
-  queue(std::string(frame));
+  queue_bytes(std::string(frame));
 }
 
 void WebSocketConnection::send_message(std::string_view data, bool binary) {
   if ((state_ != State::Open && state_ != State::Draining) || over_limit()) return;
-  queue(encode_message(data, binary));
+  queue_bytes(encode_message(data, binary));
 }
 
 void WebSocketConnection::send_shared(std::shared_ptr<const std::string> frame) {
   if (state_ != State::Open || over_limit()) return;
-  out_.push_shared(std::move(frame));
-  shared_->queued.store(out_.pending_bytes(), std::memory_order_relaxed);
-  server_.flush_later(*this);
-}
-
-// A peer that doesn't read must not make the server grow without bound: once the backlog
-// (not counting the message at hand, so one large message always fits) passes the limit, the
-// connection is dropped. A close frame could not get past the backlog, so TCP just closes; the
-// app sees 1008.
-bool WebSocketConnection::over_limit() {
-  if (out_.pending_bytes() <= server_.options.websocket_max_pending) return false;
-  finish(websocket_close::kPolicyViolation, "outgoing buffer over the limit");
-  return true;
-}
-
-void WebSocketConnection::deliver_publish(std::string_view channel, std::string_view message) {
-  if (state_ == State::Open) events_->on_publish(channel, message);
+  queue_shared(std::move(frame));
 }
 
 void WebSocketConnection::close(uint16_t code, std::string_view reason) {
@@ -189,16 +165,6 @@ void WebSocketConnection::close(uint16_t code, std::string_view reason) {
   close_deadline_ = server_.loop.now() + kCloseWait;
 }
 
-void WebSocketConnection::subscribe(std::string channel, bool to_events) {
-  if (state_ != State::Open) return;
-  if (server_.pubsub.subscribe(channel, id(), to_events)) channels_.push_back(std::move(channel));
-}
-
-void WebSocketConnection::unsubscribe(const std::string& channel) {
-  if (!server_.pubsub.unsubscribe(channel, id())) return;
-  std::erase(channels_, channel);
-}
-
 void WebSocketConnection::flush_now() {
   flush();
 }
@@ -213,7 +179,7 @@ void WebSocketConnection::flush() {
     }
     if (out_.pending_bytes() > server_.options.websocket_high_water) above_high_water_ = true;
   }
-  shared_->queued.store(out_.pending_bytes(), std::memory_order_relaxed);
+  note_queued();
   if (!out_.empty()) return;
   if (above_high_water_) {
     above_high_water_ = false;
@@ -261,17 +227,7 @@ void WebSocketConnection::force_close() {
 void WebSocketConnection::finish(uint16_t code, std::string_view reason) {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
-  shared_->open.store(false, std::memory_order_release);
-  server_.loop.unwatch(socket_.get());
-  socket_.reset();
-  out_.clear();
-  shared_->queued.store(0, std::memory_order_relaxed);
-  for (const auto& channel : channels_)
-    server_.pubsub.unsubscribe(channel, id());
-  channels_.clear();
-  std::string why(reason); // `reason` may point into close_reason_
-  events_->on_close(code, why);
-  server_.retire(*this);
+  release(code, reason);
 }
 
 } // namespace bromine

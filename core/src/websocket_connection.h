@@ -37,18 +37,12 @@ public:
   void send_shared(std::shared_ptr<const std::string> frame) override;
   void close(uint16_t code, std::string_view reason) override;
   void complete_final_close() override;
-  void set_ping_interval(std::chrono::milliseconds interval) override { ping_interval_ = interval; }
-  void subscribe(std::string channel, bool to_events) override;
-  void unsubscribe(const std::string& channel) override;
-  void deliver_publish(std::string_view channel, std::string_view message) override;
 
   bool closed() const override { return state_ == State::Closed; }
   void check_timeout(EventLoop::Clock::time_point now) override;
   void begin_shutdown() override;
   void force_close() override;
   void flush_now() override;
-
-  const WebSocket& handle() const { return handle_; }
 
 private:
   enum class State {
@@ -64,20 +58,12 @@ private:
   void queue(std::string bytes);
   void flush();
   void begin_final_close(uint16_t code, std::string_view reason, bool echo);
-  bool over_limit();
-  void finish(uint16_t code, std::string_view reason); // closes TCP and reports on_close
+  bool is_open() const override { return state_ == State::Open; }
+  void finish(uint16_t code, std::string_view reason) override;
 
-  ServerCore& server_;
-  UniqueFd socket_;
-  WriteQueue out_;
   std::string early_input_;
-  std::shared_ptr<WebSocketEvents> events_;
-  std::shared_ptr<WebSocketShared> shared_;
-  WebSocket handle_;
   WebSocketFrameParser parser_;
   WebSocketMessageAssembler assembler_;
-  std::vector<std::string> channels_;
-  std::chrono::milliseconds ping_interval_;
   EventLoop::Clock::time_point last_input_;
   EventLoop::Clock::time_point close_deadline_;
   State state_ = State::Open;

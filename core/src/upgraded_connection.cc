@@ -1,0 +1,64 @@
+// UpgradedConnection: queueing, the backlog limit, subscriptions and the end of a connection.
+#include "upgraded_connection.h"
+
+#include "server_core.h"
+
+#include <algorithm>
+
+namespace bromine {
+
+UpgradedConnection::UpgradedConnection(ServerCore& server, uint64_t id, UniqueFd socket,
+                                       WriteQueue output, std::shared_ptr<WebSocketEvents> events)
+    : Connection(id), server_(server), socket_(std::move(socket)), out_(std::move(output)),
+      events_(std::move(events)), shared_(std::make_shared<WebSocketShared>()),
+      handle_(&server, id, shared_), ping_interval_(server.options.websocket_ping_interval) {}
+
+UpgradedConnection::~UpgradedConnection() = default;
+
+void UpgradedConnection::queue_bytes(std::string bytes) {
+  out_.push(std::move(bytes));
+  note_queued();
+  server_.flush_later(*this);
+}
+
+void UpgradedConnection::queue_shared(std::shared_ptr<const std::string> bytes) {
+  out_.push_shared(std::move(bytes));
+  note_queued();
+  server_.flush_later(*this);
+}
+
+bool UpgradedConnection::over_limit() {
+  if (out_.pending_bytes() <= server_.options.websocket_max_pending) return false;
+  finish(1008, "outgoing buffer over the limit");
+  return true;
+}
+
+void UpgradedConnection::subscribe(std::string channel, bool to_events) {
+  if (!is_open()) return;
+  if (server_.pubsub.subscribe(channel, id(), to_events)) channels_.push_back(std::move(channel));
+}
+
+void UpgradedConnection::unsubscribe(const std::string& channel) {
+  if (!server_.pubsub.unsubscribe(channel, id())) return;
+  std::erase(channels_, channel);
+}
+
+void UpgradedConnection::deliver_publish(std::string_view channel, std::string_view message) {
+  if (is_open()) events_->on_publish(channel, message);
+}
+
+void UpgradedConnection::release(uint16_t code, std::string_view reason) {
+  shared_->open.store(false, std::memory_order_release);
+  server_.loop.unwatch(socket_.get());
+  socket_.reset();
+  out_.clear();
+  shared_->queued.store(0, std::memory_order_relaxed);
+  for (const auto& channel : channels_)
+    server_.pubsub.unsubscribe(channel, id());
+  channels_.clear();
+  std::string why(reason); // `reason` may point into the connection's own close reason
+  events_->on_close(code, why);
+  server_.retire(*this);
+}
+
+} // namespace bromine
