@@ -8,6 +8,7 @@
 #   GET|HEAD /raw_sendfile?path=P&name=N     the same with the Rack 2 spelling "X-Sendfile";
 #   GET|HEAD /raw_to_path?path=P&name=N      a body with to_path whose #each records being called;
 #   GET /raw_each_called?name=N              whether that #each ran (answers at once);
+#   GET|HEAD /files?path=P&name=N            Rack::Files (a to_path body; its own Range answers);
 #   GET /sendfile_middleware?path=P&name=N   Rack::Files behind Rack::Sendfile (as Rails sends files).
 #
 # Anything else the app does not know gets a 404 with `x-answered-by: app`, so a test can tell the
@@ -78,17 +79,27 @@ module BromineTest
       text(EVENTS.wait("each:#{params.fetch('name')}", 0) ? "each called" : "each not called")
     end
 
+    def route_files(env, params)
+      tracked_files(params).call(files_env(env, params))
+    end
+
     def route_sendfile_middleware(env, params)
-      path = params.fetch("path")
-      files = Rack::Files.new(File.dirname(path))
+      variation = Rack.release < "3" ? "X-Sendfile" : "x-sendfile"
+      Rack::Sendfile.new(tracked_files(params), variation).call(files_env(env, params))
+    end
+
+    # Rack::Files for the folder of params["path"], its body's close recorded under params["name"].
+    def tracked_files(params)
+      files = Rack::Files.new(File.dirname(params.fetch("path")))
       name = params.fetch("name")
-      tracked = lambda do |file_env|
-        status, headers, body = files.call(file_env)
+      lambda do |env|
+        status, headers, body = files.call(env)
         [status, headers, Rack::BodyProxy.new(body) { EVENTS.signal("closed:#{name}") }]
       end
-      variation = Rack.release < "3" ? "X-Sendfile" : "x-sendfile"
-      stack = Rack::Sendfile.new(tracked, variation)
-      stack.call(env.merge("PATH_INFO" => "/#{File.basename(path)}", "SCRIPT_NAME" => ""))
+    end
+
+    def files_env(env, params)
+      env.merge("PATH_INFO" => "/#{File.basename(params.fetch('path'))}", "SCRIPT_NAME" => "")
     end
   end
 end
