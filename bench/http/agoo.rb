@@ -1,10 +1,12 @@
 # frozen_string_literal: true
 
 # Starts Agoo on bench/http/hello.ru with a chosen poll timeout. The agoo CLI
-# has no flag for it, so this goes through Agoo's own Rack handler — the same
-# path `agoo -b URL hello.ru` takes — adding only :poll_timeout.
+# has no flag for it, so this goes through Agoo's own Rack handler — the path
+# `agoo -b URL hello.ru` takes — adding only :poll_timeout. (The CLI also wraps
+# the app in a Rack::Builder whose #call rebuilds the app on every request;
+# here the app is built once, as every other server gets it.)
 #
-#   ruby bench/http/agoo.rb PORT [POLL_TIMEOUT_SECONDS] [APP.ru]
+#   ruby bench/http/agoo.rb PORT [POLL_TIMEOUT_SECONDS|-] [APP.ru]   # "-": Agoo's default, 0.1 s
 require "rack"
 require "agoo"
 
@@ -22,5 +24,5 @@ options = {
   root_first: false, # as the CLI: the app first, no file lookup per request
   silent: true
 }
-options[:poll_timeout] = Float(poll) if poll && !poll.empty?
+options[:poll_timeout] = Float(poll) if poll && poll != "-"
 Rack::Handler::Agoo.run(app, options)
