@@ -19,4 +19,40 @@ module Bromine
     yield server if block_given?
     server.run
   end
+
+  HOOK_NAMES = %i[before_fork after_fork].freeze
+  @hooks = HOOK_NAMES.to_h { |name| [name, []] }
+
+  class << self
+    # Registers a block the master runs before each fork of a worker (with --workers above 1),
+    # for instance to close database connections the workers must not share:
+    #
+    #   Bromine.before_fork { ActiveRecord::Base.connection_pool.disconnect! }
+    #
+    # Blocks run in the order they were registered.
+    def before_fork(&block)
+      add_hook(:before_fork, block)
+    end
+
+    # Registers a block each forked worker runs once, before it serves (to reconnect, say):
+    #
+    #   Bromine.after_fork { ActiveRecord::Base.establish_connection }
+    def after_fork(&block)
+      add_hook(:after_fork, block)
+    end
+
+    # Runs the blocks registered for name (:before_fork or :after_fork), in order.
+    def run_hooks(name)
+      @hooks.fetch(name).each(&:call)
+    end
+
+    private
+
+    def add_hook(name, block)
+      raise ArgumentError, "Bromine.#{name} needs a block" unless block
+
+      @hooks.fetch(name) << block
+      block
+    end
+  end
 end

@@ -244,17 +244,17 @@ class OptionsTest < Minitest::Test
                                    redis: "redis://localhost" }, {})
       warnings = Options.pending_warnings(options)
 
-      assert_equal 2, warnings.size
-      assert_includes warnings, "--workers 4: forked workers are not implemented yet; running in one process"
+      assert_equal 1, warnings.size
+      refute(warnings.any? { |line| line.start_with?("--workers") }, "forked workers are live")
       refute(warnings.any? { |line| line.start_with?("--public") }, "static files are live")
       refute(warnings.any? { |line| line.start_with?("--ping", "--max-message") }, "WebSocket options are live")
       assert_includes warnings, "--redis redis://localhost: pub/sub is not implemented yet in this version; ignored"
     end
   end
 
-  def test_workers_zero_is_pending_too
-    assert_equal ["--workers 0: forked workers are not implemented yet; running in one process"],
-                 Options.pending_warnings(Options.validate({ workers: 0 }, {}))
+  def test_workers_are_not_pending
+    assert_empty Options.pending_warnings(Options.validate({ workers: 0 }, {}))
+    assert_empty Options.pending_warnings(Options.validate({ workers: 4 }, {}))
   end
 end
 

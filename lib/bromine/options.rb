@@ -72,9 +72,8 @@ module Bromine
 
     # Features whose options are accepted now but which later versions implement. Each entry says,
     # for a value differing from the default, what happens instead. Remove an entry when its feature
-    # lands (and, for :workers, the process count in Server#process_count).
+    # lands.
     PENDING = {
-      workers: "forked workers are not implemented yet; running in one process",
       redis: "pub/sub is not implemented yet in this version; ignored"
     }.freeze
 

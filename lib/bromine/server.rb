@@ -6,6 +6,7 @@ require "socket"
 require "rack"
 require_relative "version"
 require_relative "options"
+require_relative "cluster"
 
 module Bromine
   # Raised when the server cannot start (the address can't be bound, the host can't be resolved).
@@ -24,9 +25,14 @@ module Bromine
   # On the main thread, #run traps INT and TERM while it runs (first signal: graceful stop, second:
   # immediate stop) and restores the previous handlers when it returns. On other threads it leaves
   # signals alone; call #stop.
+  #
+  # With workers: above 1 (0 = one per CPU core), #run is the master of a Bromine::Cluster: it binds
+  # the listening socket, forks the workers, and each worker serves as a single process does.
   class Server
     # How long worker threads may take to leave the app once the IO thread has ended.
     WORKER_EXIT_GRACE = 1.0
+    # Backlog of the listening socket a master binds (the native server's own is the same).
+    LISTEN_BACKLOG = 1024
 
     attr_reader :app, :options
 
@@ -44,6 +50,8 @@ module Bromine
       @port = nil
       @stop_requested = false
       @signals = 0
+      @close_code = nil
+      @cluster = nil
     end
 
     # The port bound (0 for a Unix socket), once listening; nil before.
@@ -77,14 +85,13 @@ module Bromine
       begin
         Options.pending_warnings(@options).each { |line| warn "bromine: #{line}" }
         load_native
-        native = Native::Server.new(@app, native_options)
-        # Traps go in before the listen line: a signal right after it must stop us gracefully.
-        with_signal_traps do
-          port = listen(native)
-          native.start
-          publish_running(native, port)
-          print_listen_line(port)
-          serve(native)
+        if process_count > 1
+          run_cluster
+        else
+          # Traps go in before the listen line: a signal right after it must stop us gracefully.
+          with_signal_traps("INT" => proc { on_signal }, "TERM" => proc { on_signal }) do
+            serve_natively { |port| print_listen_line(port) }
+          end
         end
       ensure
         @lock.synchronize do
@@ -101,20 +108,29 @@ module Bromine
     # from a trap handler (no Mutex: publish_running re-checks @stop_requested after setting @native).
     def stop
       @stop_requested = true
-      @native&.stop
+      if @cluster
+        @cluster.stop
+      elsif @native
+        stop_native(@native)
+      end
       nil
     end
 
-    # Stops at once, dropping connections. Trap-safe too.
+    # Stops at once, dropping connections (with workers: KILLs them). Trap-safe too.
     def stop_now
       @stop_requested = true
-      @native&.stop_now
+      if @cluster
+        @cluster.stop_now
+      else
+        @native&.stop_now
+      end
       nil
     end
 
-    # Worker processes serving: 1 until forked workers land (see Options::PENDING).
+    # Worker processes at start: the workers option, or one per CPU core for 0. Above 1, #run
+    # forks (Bromine::Cluster); SIGTTIN/SIGTTOU change the number later.
     def process_count
-      1
+      @process_count ||= @options[:workers].zero? ? Etc.nprocessors : @options[:workers]
     end
 
     # The Rack env entries shared by every request (frozen).
@@ -129,7 +145,96 @@ module Bromine
         "threads: #{@options[:threads]}; ruby #{RUBY_VERSION}, rack #{Rack.release})"
     end
 
+    # In a worker process just forked by Bromine::Cluster, before anything else: forgets the
+    # master's Cluster and traps the worker's signals: TERM or INT (graceful; a second TERM stops at
+    # once) and USR2 (graceful, WebSockets closed with 1012 "service restart", for a hot restart).
+    def become_worker
+      @cluster = nil
+      @native = nil
+      @signals = 0
+      trap("TERM") { on_signal }
+      # Ctrl-C reaches the whole process group and the master answers it with a TERM to each
+      # worker, so an INT must not count as a second signal here.
+      trap("INT") { stop }
+      trap("USR2") { stop_for_restart }
+      %w[USR1 TTIN TTOU].each { |signal| trap(signal, "IGNORE") }
+      trap("CHLD", "DEFAULT")
+      nil
+    end
+
+    # In a worker (after #become_worker): serves on the master's listening socket (listen_fd),
+    # publishing through its relay (relay_fd), until stopped; stops gracefully by itself if the
+    # master goes away. Calls ready once serving.
+    def serve_worker(listen_fd:, relay_fd:, master_pid:, ready:)
+      orphaned = proc { stop if !@stop_requested && Process.ppid != master_pid }
+      serve_natively({ listen_fd: listen_fd, relay_fd: relay_fd }, tick: orphaned) { ready.call }
+    end
+
     private
+
+    def stop_for_restart
+      @close_code = Cluster::RESTART_CLOSE_CODE
+      stop
+    end
+
+    def stop_native(native)
+      @close_code ? native.stop(@close_code) : native.stop
+    end
+
+    # Listens (or adopts the listening socket in extra_options), starts the IO thread, yields the
+    # port, then runs the app on the worker threads until the native server stops.
+    def serve_natively(extra_options = {}, tick: nil)
+      native = Native::Server.new(@app, native_options.merge(extra_options))
+      port = listen(native)
+      native.start
+      publish_running(native, port)
+      yield port
+      serve(native, tick)
+    end
+
+    # The master of forked workers: it binds, then Cluster forks and supervises the workers.
+    def run_cluster
+      base_env # built once in the master, shared copy-on-write by the workers
+      listener = open_listener
+      cluster = Cluster.new(self, listener, process_count)
+      @lock.synchronize { @cluster = cluster }
+      cluster.stop if @stop_requested
+      cluster.run do
+        port = unix_socket? ? 0 : listener.local_address.ip_port
+        publish_running(nil, port)
+        print_listen_line(port)
+      end
+    ensure
+      @lock.synchronize { @cluster = nil }
+      close_listener(listener) if listener
+    end
+
+    # The listening socket the workers inherit: TCP (SO_REUSEADDR, as Ruby sets it) or Unix.
+    def open_listener
+      listener = if unix_socket?
+                   path = unix_path
+                   File.delete(path) if File.socket?(path) # a stale socket file, as the native server does
+                   UNIXServer.new(path)
+                 else
+                   TCPServer.new(bind, @options[:port])
+                 end
+      listener.listen(LISTEN_BACKLOG)
+      listener
+    rescue SystemCallError => e
+      listener&.close
+      raise Error, "cannot listen on #{listen_target}: #{SystemCallError.new(nil, e.errno).message}"
+    rescue SocketError => e
+      raise Error, "cannot listen on #{listen_target}: #{e.message}"
+    end
+
+    def close_listener(listener)
+      listener.close unless listener.closed?
+      File.delete(unix_path) if unix_socket? && File.socket?(unix_path)
+    end
+
+    def unix_path
+      bind.delete_prefix("unix:")
+    end
 
     def load_native
       require "bromine/null_input"
@@ -185,7 +290,7 @@ module Bromine
         @port = port
         @state = :running
         @state_changed.broadcast
-        native.stop if @stop_requested
+        stop_native(native) if native && @stop_requested
       end
     end
 
@@ -194,7 +299,8 @@ module Bromine
       $stdout.flush
     end
 
-    def serve(native)
+    # tick: called about every 0.1 s while serving.
+    def serve(native, tick = nil)
       workers = Array.new(@options[:threads]) do |index|
         Thread.new do
           Thread.current.name = "bromine worker #{index}"
@@ -202,16 +308,18 @@ module Bromine
         end
       end
       # join releases the GVL and returns false now and then so trap handlers get to run.
-      nil until native.join(0.1)
+      tick&.call until native.join(0.1)
       join_workers(workers)
     end
 
-    def with_signal_traps
+    # Installs handlers (signal name => Proc or "IGNORE"/"DEFAULT") on the main thread while the
+    # block runs, then restores the previous ones. On other threads, leaves signals alone.
+    def with_signal_traps(handlers)
       return yield unless Thread.current == Thread.main
 
       previous = {}
-      %w[INT TERM].each do |signal|
-        previous[signal] = trap(signal) { on_signal }
+      handlers.each do |signal, handler|
+        previous[signal] = trap(signal, handler)
       end
       yield
     ensure

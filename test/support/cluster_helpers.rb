@@ -1,0 +1,170 @@
+# frozen_string_literal: true
+
+require_relative "raw_client"
+require_relative "websocket_client"
+
+module BromineTest
+  # Requests in a loop from a few client threads, each on a new connection, read by hand (no
+  # client-side retries that would hide a failure). Records the PIDs that answered and every
+  # failure with its error.
+  class RequestLoad
+    attr_reader :ok, :failures, :pids
+
+    def initialize(port, threads: 4, path: "/pid", timeout: 5)
+      @port = port
+      @path = path
+      @timeout = timeout
+      @lock = Mutex.new
+      @ok = 0
+      @failures = []
+      @pids = Hash.new(0)
+      @running = true
+      @threads = Array.new(threads) { Thread.new { run } }
+    end
+
+    # Stops the threads (each finishes the request it is in) and returns self.
+    def stop
+      @running = false
+      @threads.each { |thread| thread.join(@timeout * 2) || thread.kill }
+      self
+    end
+
+    # Waits until count more requests have succeeded (or the time is up); returns whether they did.
+    def wait_for_more(count, timeout: 10)
+      target = @lock.synchronize { @ok } + count
+      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
+      loop do
+        return true if @lock.synchronize { @ok } >= target
+        return false if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+
+        sleep 0.01
+      end
+    end
+
+    def summary
+      @lock.synchronize do
+        "#{@ok} ok, #{@failures.size} failed (#{@failures.first(5).inspect}); answered by #{@pids.inspect}"
+      end
+    end
+
+    private
+
+    def run
+      while @running
+        begin
+          client = RawClient.new(@port, timeout: @timeout)
+          client.write("GET #{@path} HTTP/1.1\r\nHost: load\r\nConnection: close\r\n\r\n")
+          response = client.read_response
+          raise RawClient::ProtocolError, response.inspect unless response.status == 200
+
+          @lock.synchronize do
+            @ok += 1
+            @pids[Integer(response.body)] += 1
+          end
+        rescue StandardError => e
+          @lock.synchronize { @failures << "#{e.class}: #{e.message}" }
+        ensure
+          client&.close
+        end
+      end
+    end
+  end
+
+  # Helpers for tests of forked workers: the master's children from /proc, WebSockets on each
+  # worker, waiting for a condition.
+  module ClusterHelpers
+    include WebSocketTestHelpers
+
+    # The master's child processes as { pid => state letter } ("S", "R", "Z", ...), from /proc.
+    def children_of(master_pid)
+      Dir.glob("/proc/[0-9]*/stat").each_with_object({}) do |path, children|
+        stat = File.read(path)
+        state, parent = stat[(stat.rindex(")") + 2)..].split(" ", 3)
+        children[Integer(File.basename(File.dirname(path)))] = state if Integer(parent) == master_pid
+      rescue Errno::ENOENT, Errno::ESRCH
+        next # the process ended while we looked
+      end
+    end
+
+    # PIDs of the master's children that are not zombies.
+    def live_workers(master_pid = server.pid)
+      children_of(master_pid).reject { |_pid, state| state == "Z" }.keys.sort
+    end
+
+    def zombies(master_pid = server.pid)
+      children_of(master_pid).select { |_pid, state| state == "Z" }.keys
+    end
+
+    # Waits (polling) until the block returns a truthy value, which it returns; fails the test
+    # after timeout seconds.
+    def wait_until(what, timeout: 10)
+      deadline = monotonic_now + timeout
+      loop do
+        result = yield
+        return result if result
+
+        flunk "waited #{timeout} s for #{what}" if monotonic_now > deadline
+        sleep 0.02
+      end
+    end
+
+    # Waits until the master has exactly count live workers; returns their PIDs.
+    def wait_for_workers(count, master_pid = server.pid, timeout: 10)
+      wait_until("#{count} workers of #{master_pid} (have #{live_workers(master_pid).inspect})", timeout: timeout) do
+        pids = live_workers(master_pid)
+        pids if pids.size == count
+      end
+    end
+
+    # GET path on new connections from several threads at once until count different worker
+    # PIDs have answered (a worker's IO thread takes every connection it can while idle, so only
+    # concurrent clients spread over workers). Returns the PIDs seen.
+    def pids_answering(count, port: server.port, timeout: 15)
+      seen = {}
+      wait_until("#{count} PIDs answering (seen #{seen.keys.inspect})", timeout: timeout) do
+        Array.new(8) do
+          Thread.new do
+            Array.new(5) { Integer(get("/pid", port: port).body) }
+          end
+        end.flat_map(&:value).each { |pid| seen[pid] = true }
+        seen.size >= count
+      end
+      seen.keys.sort
+    end
+
+    # Opens WebSockets on path (concurrently, in batches) until there is one on each of count
+    # different workers; returns { pid => client } (the others are closed). The clients are
+    # websocket-driver ones, or raw frame-level ones with raw: true (websocket-driver takes close
+    # code 1012 for a protocol error).
+    def websockets_on_workers(count, path = "/ws", port: server.port, raw: false, timeout: 15)
+      chosen = {}
+      wait_until("WebSockets on #{count} workers (have #{chosen.keys.inspect})", timeout: timeout) do
+        Array.new(8) { Thread.new { raw ? ws_open(path, port: port) : ws_driver(path, port: port) } }
+             .map(&:value).each do |client|
+          pid = Integer((raw ? client.read_text : client.next_message)[/\Apid (\d+)\z/, 1])
+          if chosen.key?(pid)
+            client.close
+          else
+            chosen[pid] = client
+          end
+        end
+        chosen.size >= count
+      end
+      chosen
+    end
+
+    # Waits until the server process has exited (it was signalled by the test) and returns its
+    # Process::Status.
+    def wait_for_exit(server, timeout: 15)
+      wait_until("server #{server.pid} to exit", timeout: timeout) { !server.alive? }
+      server.stop
+    end
+
+    def process_alive?(pid)
+      Process.kill(0, pid)
+      true
+    rescue Errno::ESRCH
+      false
+    end
+  end
+end
