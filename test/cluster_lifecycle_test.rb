@@ -51,6 +51,24 @@ class ClusterLifecycleTest < BromineTest::TestCase
     assert_raises(EOFError, Errno::ECONNRESET, Net::ReadTimeout) { slow.value }
   end
 
+  def test_workers_stop_by_themselves_when_the_master_is_killed
+    # A master of its own: the test kills it, so its exit status is no teardown matter.
+    master = BromineTest::ServerProcess.new("cluster.ru", "-w", "2")
+    BromineTest::STARTED << master
+    master.start
+    workers = wait_for_workers(2, master.pid)
+    client = ws_driver("/ws", port: master.port)
+    pid = Integer(client.next_message[/\Apid (\d+)\z/, 1])
+    assert_includes workers, pid
+
+    master.signal("KILL")
+    assert_equal [:close, 1001], client.wait_close.first(2), "the orphaned worker stops gracefully"
+    workers.each do |worker|
+      wait_until("orphaned worker #{worker} to exit") { process_gone?(worker) }
+    end
+    assert_predicate master.stop, :signaled?
+  end
+
   def test_usr1_replaces_every_worker_under_load_without_a_failed_request
     old_workers = wait_for_workers(2)
     sockets = websockets_on_workers(2, raw: true)

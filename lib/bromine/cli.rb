@@ -42,7 +42,9 @@ module Bromine
 
       BYTES take an optional K, M or G suffix (KiB, MiB, GiB). Long options also take --name=VALUE.
 
-      Signals: INT or TERM stops gracefully (a second one stops at once).
+      Signals: INT or TERM stops gracefully (a second one stops at once). With --workers above 1,
+      send them to the master: USR1 replaces the workers one at a time (hot restart), TTIN adds a
+      worker and TTOU removes one.
       Exit status: 0 after a normal stop; 1 if the server cannot start (address in use, host not
       found); 2 for a bad option or value, or a config file that does not exist.
     TEXT

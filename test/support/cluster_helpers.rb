@@ -166,5 +166,12 @@ module BromineTest
     rescue Errno::ESRCH
       false
     end
+
+    # The process has exited: gone, or a zombie its new parent has yet to reap.
+    def process_gone?(pid)
+      File.read("/proc/#{pid}/stat").then { |stat| stat[(stat.rindex(")") + 2)] == "Z" }
+    rescue Errno::ENOENT, Errno::ESRCH
+      true
+    end
   end
 end
