@@ -369,6 +369,11 @@ class StaticFilesTest < BromineTest::TestCase
     assert_closed_by_server client
   end
 
+  def test_the_www_spelling_of_the_option
+    server = start_server("static.ru", "-www", PUBLIC)
+    assert_response 200, TEXT, request("/hello.txt", port: server.port)
+  end
+
   def test_cache_control_option
     value = "public, max-age=31536000, immutable"
     server = start_server("static.ru", "--public", PUBLIC, "--cache-control", value)

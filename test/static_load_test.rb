@@ -173,7 +173,14 @@ class StaticLoadTest < BromineTest::TestCase
     { rss: Integer(status[/^VmRSS:\s+(\d+) kB/, 1]) * 1024, hwm: Integer(status[/^VmHWM:\s+(\d+) kB/, 1]) * 1024 }
   end
 
+  # The processes whose parent is pid, from /proc/*/stat.
   def children(pid)
-    Dir.glob("/proc/#{pid}/task/*/children").flat_map { |file| File.read(file).split }
+    Dir.glob("/proc/[0-9]*/stat").filter_map do |file|
+      stat = File.read(file)
+      parent = Integer(stat[(stat.rindex(")") + 2)..].split[1])
+      Integer(File.basename(File.dirname(file))) if parent == pid
+    rescue Errno::ENOENT, Errno::ESRCH
+      nil
+    end
   end
 end

@@ -103,6 +103,7 @@ class StaticSafetyTest < BromineTest::TestCase
         refute_includes response.body, PASSWD, what if PASSWD && !PASSWD.empty?
         if expected == :bad
           assert_equal 400, response.status, what
+          assert_equal method == "HEAD" ? "" : "Bad Request\n", response.body, what
         else
           assert_app_answered response, what, head: method == "HEAD"
         end
@@ -137,8 +138,7 @@ class StaticSafetyTest < BromineTest::TestCase
     assert_response 200, "an upload in the shared folder\n", request("/uploads/upload.txt")
     assert_response 200, "an upload in the shared folder\n", request("/relative_uploads/upload.txt")
     assert_response 200, "a file linked into the folder\n", request("/linked.txt")
-    redirect = request("/uploads")
-    assert_app_answered redirect, "a linked folder without index.html"
+    assert_app_answered request("/uploads"), "a linked folder without index.html"
     assert_app_answered request("/uploads/missing.txt"), "missing under a linked folder"
     assert_app_answered request("/broken.txt"), "a broken symlink"
   end
