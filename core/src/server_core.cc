@@ -208,6 +208,7 @@ void ServerCore::sweep_timeouts() {
 }
 
 void ServerCore::run() {
+  if (relay_) relay_->start();
   for (auto& listener : listeners)
     listener->start();
   loop.run_after(kSweepInterval, [this] { sweep_timeouts(); });
