@@ -7,6 +7,7 @@
 #include "websocket_connection.h"
 #include "websocket_handshake.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <sys/socket.h>
 
@@ -16,6 +17,7 @@ namespace {
 
 constexpr uint32_t kWatchedEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr auto kShutdownIdleGrace = std::chrono::milliseconds(500);
 
 } // namespace
 
@@ -136,6 +138,7 @@ void HttpConnection::dispatch(HttpRequest&& request) {
   }
   state_ = State::Dispatched;
   header_deadline_set_ = false;
+  if (shutting_down_) request.close_after_response();
   upgrade_requested_ = request.wants_upgrade();
   if (server_.options.access_log) {
     request_line_.assign(request.method());
@@ -365,11 +368,14 @@ void HttpConnection::check_timeout(EventLoop::Clock::time_point now) {
   }
 }
 
+// An idle keep-alive connection is not closed at once: its client may be sending a request this
+// very moment, and would see the connection close under it. It gets a short grace instead, in
+// which a request is still answered (with Connection: close).
 void HttpConnection::begin_shutdown() {
   shutting_down_ = true;
   if (state_ == State::Reading && parser_.phase() == HttpRequestParser::Phase::Idle &&
       out_.empty()) {
-    close();
+    deadline_ = std::min(deadline_, server_.loop.now() + kShutdownIdleGrace);
   }
 }
 

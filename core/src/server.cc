@@ -60,6 +60,10 @@ void Server::run() {
 void Server::stop_gracefully() {
   core_->stop_gracefully();
 }
+bool Server::stopping() const {
+  return core_->stopping_flag.load(std::memory_order_acquire);
+}
+
 void Server::stop_now() {
   core_->stop_now();
 }

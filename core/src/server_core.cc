@@ -224,6 +224,7 @@ void ServerCore::stop_gracefully() {
 void ServerCore::stop_now() {
   loop.post([this] {
     stopping_ = true;
+    stopping_flag.store(true, std::memory_order_release);
     for (auto& listener : listeners)
       listener->close();
     for (auto& slot : slots_) {
@@ -236,6 +237,7 @@ void ServerCore::stop_now() {
 void ServerCore::begin_graceful_stop() {
   if (stopping_) return;
   stopping_ = true;
+  stopping_flag.store(true, std::memory_order_release);
   stop_deadline_ = loop.now() + options.shutdown_timeout;
   for (auto& listener : listeners)
     listener->close();

@@ -12,6 +12,7 @@
 #include "relay_peer.h"
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -81,6 +82,7 @@ public:
   std::vector<std::unique_ptr<Listener>> listeners;
   AccessLog access_log;
   PubSubRegistry pubsub;
+  std::atomic<bool> stopping_flag{false};  // readable from any thread
   std::optional<StaticFiles> static_files; // with ServerOptions::public_dir
 
 private:

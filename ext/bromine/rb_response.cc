@@ -521,6 +521,8 @@ VALUE send_response(VALUE arg) {
   }
   if (ex->status < 100 || ex->status > 999) rb_raise(rb_eArgError, "invalid status %d", ex->status);
 
+  // A stopping server closes each connection after its response, and says so in it.
+  if (ex->sockets->server->stopping()) ex->work->request.close_after_response();
   VALUE x_sendfile = sendfile_path(ex->headers);
   if (!NIL_P(x_sendfile)) {
     send_x_sendfile(*ex, x_sendfile);

@@ -46,6 +46,8 @@ public:
   const RequestInfo& info() const { return info_; }
   bool is_head() const { return info_.head; }
   bool keep_alive() const { return info_.keep_alive; }
+  // Answers this request with `Connection: close` (the server is stopping, say).
+  void close_after_response() { info_.keep_alive = false; }
   // The client asked to switch protocols (Connection: upgrade + Upgrade: ...).
   bool wants_upgrade() const { return upgrade_; }
   // A valid RFC 6455 handshake (checked by the server before the handler sees the request).

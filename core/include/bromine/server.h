@@ -86,6 +86,8 @@ public:
   void stop_gracefully();
   // Closes everything and returns from run() as soon as possible. Any thread.
   void stop_now();
+  // True once a stop has begun: responses should then close their connections. Any thread.
+  bool stopping() const;
 
   EventLoop& loop();
 
