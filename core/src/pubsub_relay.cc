@@ -5,9 +5,11 @@
 #include "relay_peer.h"
 
 #include <cstdio>
+#include <future>
 #include <map>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 namespace bromine {
 
@@ -68,7 +70,18 @@ PubSubRelay::~PubSubRelay() {
 }
 
 void PubSubRelay::add(int fd) {
-  core_->loop.post([core = core_.get(), fd] { core->add(fd); });
+  if (!thread_.joinable()) { // stopped: nothing would ever take the link
+    ::close(fd);
+    return;
+  }
+  // Waits for the relay thread, so every frame sent after add() returns reaches this link.
+  auto added = std::make_shared<std::promise<void>>();
+  std::future<void> done = added->get_future();
+  core_->loop.post([core = core_.get(), fd, added] {
+    core->add(fd);
+    added->set_value();
+  });
+  done.wait();
 }
 
 void PubSubRelay::remove(int fd) {

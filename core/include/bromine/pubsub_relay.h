@@ -19,7 +19,8 @@ public:
   PubSubRelay& operator=(const PubSubRelay&) = delete;
 
   // Adds a link: the master's end of a stream socket pair whose other end a worker passes to
-  // Server::set_relay. The relay owns the descriptor from now on. Any thread.
+  // Server::set_relay. The relay owns the descriptor from now on; every frame that arrives after
+  // add() returns reaches it. Any thread but the relay's.
   void add(int fd);
   // Drops and closes a link (its worker is gone). Any thread.
   void remove(int fd);
