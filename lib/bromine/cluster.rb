@@ -190,25 +190,26 @@ module Bromine
       log "workers: #{@target} (#{delta.positive? ? 'SIGTTIN' : 'SIGTTOU'})"
     end
 
-    # Collects every worker that exited; replaces the ones that died unexpectedly (#balance).
+    # Collects every worker that exited (only workers: other children of the process, the app's or
+    # an embedding program's, are theirs to wait for); #balance replaces the ones that died.
     def reap
-      loop do
-        pid, status = Process.wait2(-1, Process::WNOHANG)
-        break unless pid
-
-        worker = @workers.delete(pid)
-        next unless worker # not a worker (a child the app started in the master)
-
-        forget(worker)
-        @incoming = nil if @incoming == pid
-        @outgoing = nil if @outgoing == pid
-        next if worker.retiring
-
-        log "worker #{pid} exited with #{describe(status)}; restarting"
-        note_unexpected_death
+      @workers.each_key.to_a.each do |pid|
+        _, status = Process.wait2(pid, Process::WNOHANG)
+        worker_exited(pid, describe(status)) if status
+      rescue Errno::ECHILD
+        worker_exited(pid, "an unknown status (reaped elsewhere)")
       end
-    rescue Errno::ECHILD
-      nil
+    end
+
+    def worker_exited(pid, how)
+      worker = @workers.delete(pid)
+      forget(worker)
+      @incoming = nil if @incoming == pid
+      @outgoing = nil if @outgoing == pid
+      return if worker.retiring
+
+      log "worker #{pid} exited with #{how}; restarting"
+      note_unexpected_death
     end
 
     def forget(worker)
