@@ -76,8 +76,10 @@ class ClusterLifecycleTest < BromineTest::TestCase
   def test_usr1_replaces_every_worker_under_load_without_a_failed_request
     old_workers = wait_for_workers(2)
     sockets = websockets_on_workers(2, raw: true)
-    load = BromineTest::RequestLoad.new(server.port, threads: 4)
+    load = BromineTest::RequestLoad.new(server.port, threads: 3)
+    kept_alive = BromineTest::RequestLoad.new(server.port, threads: 2, keep_alive: true)
     assert load.wait_for_more(100), load.summary
+    assert kept_alive.wait_for_more(100), kept_alive.summary
 
     server.signal("USR1")
     new_workers = wait_until("both workers replaced (now #{live_workers.inspect})", timeout: 20) do
@@ -91,9 +93,12 @@ class ClusterLifecycleTest < BromineTest::TestCase
     end
     served_before = load.pids.keys
     assert load.wait_for_more(200), load.summary
+    assert kept_alive.wait_for_more(200), kept_alive.summary
     load.stop
+    kept_alive.stop
 
     assert_empty load.failures, load.summary
+    assert_empty kept_alive.failures, "keep-alive clients: #{kept_alive.summary}"
     assert_equal old_workers, (served_before & old_workers).sort, "the old workers served before"
     new_workers.each { |pid| assert_operator load.pids[pid], :>, 0, "new worker #{pid} serves: #{load.summary}" }
     old_workers.each { |pid| refute process_alive?(pid), "old worker #{pid} is gone" }

@@ -4,19 +4,30 @@ require_relative "raw_client"
 require_relative "websocket_client"
 
 module BromineTest
-  # Requests in a loop from a few client threads, each on a new connection, read by hand (no
-  # client-side retries that would hide a failure). Records the PIDs that answered and every
-  # failure with its error.
+  # Requests in a loop from a few client threads, read by hand (no client-side retries that would
+  # hide a failure): each on a new connection, or with keep_alive: true, on one connection per
+  # thread for as long as the server keeps it open (a new one after a `Connection: close`).
+  # Records the PIDs that answered and every failure with its error.
+  #
+  # A server that stops may close a keep-alive connection its client left idle for longer than
+  # the stop's grace (Bromine gives 500 ms); a client that then sends on it sees the connection
+  # close, and HTTP clients retry such a request on a new connection (RFC 9112 9.3.1). Those are
+  # counted in #idle_expired, not as failures; a request sent on a connection idle for less is a
+  # failure.
   class RequestLoad
-    attr_reader :ok, :failures, :pids
+    IDLE_GRACE = 0.5
 
-    def initialize(port, threads: 4, path: "/pid", timeout: 5)
+    attr_reader :ok, :failures, :pids, :idle_expired
+
+    def initialize(port, threads: 4, path: "/pid", timeout: 5, keep_alive: false)
       @port = port
+      @keep_alive = keep_alive
       @path = path
       @timeout = timeout
       @lock = Mutex.new
       @ok = 0
       @failures = []
+      @idle_expired = []
       @pids = Hash.new(0)
       @running = true
       @threads = Array.new(threads) { Thread.new { run } }
@@ -43,17 +54,22 @@ module BromineTest
 
     def summary
       @lock.synchronize do
-        "#{@ok} ok, #{@failures.size} failed (#{@failures.first(5).inspect}); answered by #{@pids.inspect}"
+        "#{@ok} ok, #{@failures.size} failed (#{@failures.first(5).inspect}); " \
+          "#{@idle_expired.size} sent on connections idle past the grace (#{@idle_expired.first(5).inspect}); " \
+          "answered by #{@pids.inspect}"
       end
     end
 
     private
 
     def run
+      client = nil
+      answered_at = nil # when the connection's last response arrived (nil: a new connection)
       while @running
         begin
-          client = RawClient.new(@port, timeout: @timeout)
-          client.write("GET #{@path} HTTP/1.1\r\nHost: load\r\nConnection: close\r\n\r\n")
+          client ||= RawClient.new(@port, timeout: @timeout)
+          idle = answered_at && now - answered_at
+          client.write("GET #{@path} HTTP/1.1\r\nHost: load\r\n#{@keep_alive ? '' : "Connection: close\r\n"}\r\n")
           response = client.read_response
           raise RawClient::ProtocolError, response.inspect unless response.status == 200
 
@@ -61,12 +77,24 @@ module BromineTest
             @ok += 1
             @pids[Integer(response.body)] += 1
           end
+          if @keep_alive && !response["connection"].to_s.downcase.include?("close")
+            answered_at = now
+            next
+          end
         rescue StandardError => e
-          @lock.synchronize { @failures << "#{e.class}: #{e.message}" }
-        ensure
-          client&.close
+          error = "#{e.class}: #{e.message}#{idle && format(' (after %.3f s idle)', idle)}"
+          @lock.synchronize { (idle && idle >= IDLE_GRACE ? @idle_expired : @failures) << error }
         end
+        client&.close
+        client = nil
+        answered_at = nil
       end
+    ensure
+      client&.close
+    end
+
+    def now
+      Process.clock_gettime(Process::CLOCK_MONOTONIC)
     end
   end
 
