@@ -32,11 +32,15 @@ module Bromine
     DEATHS_BEFORE_BACKOFF = 5
     DEATH_WINDOW = 10
     MAX_BACKOFF = 30
+    # A worker that does not serve this many seconds after its fork (stuck in after_fork or in
+    # loading something) is KILLed, and replaced as a worker that died.
+    BOOT_TIMEOUT = 60
     # The longest the main loop sleeps (it wakes sooner on any signal or readiness byte).
     IDLE_WAKE = 1.0
 
     # One forked worker as the master sees it.
-    Worker = Struct.new(:pid, :relay_fd, :ready_io, :ready, :generation, :retiring, keyword_init: true)
+    Worker = Struct.new(:pid, :relay_fd, :ready_io, :ready, :generation, :retiring, :forked_at,
+                        keyword_init: true)
 
     # server: the Bromine::Server whose app and options the workers run; listener: the bound
     # TCPServer or UNIXServer; count: how many workers to run.
@@ -122,6 +126,7 @@ module Bromine
         if @stopping
           force_stop if @stopping == :graceful && monotonic_now >= @stop_deadline
         else
+          kill_stuck_boots
           advance_hot_restart
           balance
           announce(on_serving)
@@ -179,7 +184,7 @@ module Bromine
 
       @generation += 1
       old = active_workers.count { |worker| worker.generation < @generation && worker.pid != @incoming }
-      log "hot restart (SIGUSR1): replacing #{old} workers one at a time"
+      log "hot restart (SIGUSR1): replacing #{old} worker#{'s' unless old == 1} one at a time"
     end
 
     def change_target(delta)
@@ -269,6 +274,17 @@ module Bromine
       end
     end
 
+    def kill_stuck_boots
+      deadline = monotonic_now - BOOT_TIMEOUT
+      @workers.each_value do |worker|
+        next if worker.ready || worker.retiring || worker.forked_at > deadline
+
+        log "worker #{worker.pid} is not serving #{BOOT_TIMEOUT} s after its start: KILL"
+        signal(worker.pid, "KILL")
+        worker.forked_at = Float::INFINITY # once
+      end
+    end
+
     def active_workers
       @workers.values.reject(&:retiring)
     end
@@ -295,7 +311,7 @@ module Bromine
       relay_fd = @relay.add(master_link.fileno)
       master_link.close
       @workers[pid] = Worker.new(pid: pid, relay_fd: relay_fd, ready_io: ready_r, ready: false,
-                                 generation: @generation, retiring: false)
+                                 generation: @generation, retiring: false, forked_at: monotonic_now)
     end
 
     # The body of a forked worker; never returns.
