@@ -59,7 +59,7 @@ class ClusterWorkersTest < BromineTest::TestCase
     assert server.wait_for(:stderr, /bromine: worker #{victim} exited with signal 9 \(SIGKILL\); restarting/)
     new_pid = (replaced - workers).first
     assert load.wait_for_more(100), load.summary
-    wait_until("requests served by the new worker #{new_pid}") { load.pids[new_pid].positive? } if load.pids.size < 3
+    wait_until("requests served by the new worker #{new_pid}: #{load.summary}") { load.pids[new_pid].positive? }
     load.stop
 
     refused = load.failures.grep(/ECONNREFUSED/)
