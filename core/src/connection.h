@@ -34,8 +34,23 @@ public:
 
   bool flush_scheduled = false; // owned by ServerCore's batch flush list
 
+protected:
+  // Events every connection watches: input, the peer's half-close, edge-triggered.
+  static constexpr uint32_t kReadEvents = EPOLLIN | EPOLLRDHUP | EPOLLET;
+
+  // Watches for writability only while a write is blocked: watching it always would wake the loop
+  // after nearly every write (each ACK frees send space), for nothing.
+  void watch_writable(EventLoop& loop, int fd, bool on) {
+    if (on == watching_writable_) return;
+    watching_writable_ = on;
+    loop.rewatch(fd, on ? kReadEvents | EPOLLOUT : kReadEvents, this);
+  }
+  // After the descriptor was (re)registered with kReadEvents alone.
+  void reset_writable_watch() { watching_writable_ = false; }
+
 private:
   uint64_t id_;
+  bool watching_writable_ = false;
 };
 
 } // namespace bromine

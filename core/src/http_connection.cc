@@ -15,7 +15,6 @@ namespace bromine {
 
 namespace {
 
-constexpr uint32_t kWatchedEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr auto kShutdownIdleGrace = std::chrono::milliseconds(500);
 
@@ -30,7 +29,7 @@ HttpConnection::~HttpConnection() {
 }
 
 void HttpConnection::start() {
-  server_.loop.watch(socket_.get(), kWatchedEvents, this);
+  server_.loop.watch(socket_.get(), kReadEvents, this);
   // A new connection must send its first request within the request timeout.
   deadline_ = server_.loop.now() + server_.options.request_timeout;
   input_maybe_pending_ = true;
@@ -183,13 +182,18 @@ void HttpConnection::end_response(bool keep_alive, int status, uint64_t body_byt
   }
   // A request that asked to switch protocols and was answered normally ends the connection: the
   // client may already be sending bytes of the other protocol.
-  if (!keep_alive || upgrade_requested_ || peer_gone_ || shutting_down_) {
+  if (!keep_alive || upgrade_requested_ || peer_gone_) {
     state_ = State::Closing;
     flush();
     return;
   }
   state_ = State::Reading;
-  deadline_ = server_.loop.now() + server_.options.keep_alive_timeout;
+  // A response that promised keep-alive is kept to its word even while stopping: the client may
+  // send its next request at once; that one is answered with Connection: close.
+  deadline_ =
+      server_.loop.now() +
+      (shutting_down_ ? std::chrono::duration_cast<std::chrono::milliseconds>(kShutdownIdleGrace)
+                      : server_.options.keep_alive_timeout);
   if (!processing_input_) resume_after_response();
 }
 
@@ -295,6 +299,7 @@ void HttpConnection::flush() {
     if (out_.sent_bytes() != before) {
       write_deadline_ = server_.loop.now() + server_.options.request_timeout;
     }
+    if (socket_) watch_writable(server_.loop, socket_.get(), result == WriteQueue::Result::Blocked);
     if (!drain_waiters_.empty()) notify_drain_waiters();
   }
   if (out_.empty() && state_ == State::Closing) finish_closing();

@@ -18,7 +18,7 @@ void RelayPeer::start() {
   int flags = ::fcntl(socket_.get(), F_GETFL);
   ::fcntl(socket_.get(), F_SETFL, flags | O_NONBLOCK);
   ::fcntl(socket_.get(), F_SETFD, FD_CLOEXEC);
-  loop_.watch(socket_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
+  loop_.watch(socket_.get(), EPOLLIN | EPOLLRDHUP | EPOLLET, this);
   on_io(EPOLLIN);
 }
 
@@ -35,7 +35,18 @@ void RelayPeer::send_shared(std::shared_ptr<const std::string> frame) {
 }
 
 void RelayPeer::flush() {
-  if (socket_ && out_.flush(socket_.get()) == WriteQueue::Result::Failed) close();
+  if (!socket_) return;
+  WriteQueue::Result result = out_.flush(socket_.get());
+  if (result == WriteQueue::Result::Failed) {
+    close();
+    return;
+  }
+  // EPOLLOUT only while blocked, or every write would wake the loop again.
+  bool blocked = result == WriteQueue::Result::Blocked;
+  if (blocked != watching_writable_) {
+    watching_writable_ = blocked;
+    loop_.rewatch(socket_.get(), EPOLLIN | EPOLLRDHUP | EPOLLET | (blocked ? EPOLLOUT : 0u), this);
+  }
 }
 
 void RelayPeer::on_io(uint32_t events) {

@@ -37,6 +37,7 @@ private:
   UniqueFd socket_;
   RelayFrameReader reader_;
   WriteQueue out_;
+  bool watching_writable_ = false;
   FrameHandler on_frame_;
   CloseHandler on_close_;
 };

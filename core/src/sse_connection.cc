@@ -12,7 +12,6 @@ namespace bromine {
 
 namespace {
 
-constexpr uint32_t kWatchedEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 // After the last byte of a stream, how long to wait for the client to close its side.
 constexpr auto kEndWait = std::chrono::seconds(3);
 
@@ -25,7 +24,8 @@ SseConnection::SseConnection(ServerCore& server, uint64_t id, UniqueFd socket, W
 SseConnection::~SseConnection() = default;
 
 void SseConnection::start() {
-  server_.loop.rewatch(socket_.get(), kWatchedEvents, this);
+  server_.loop.rewatch(socket_.get(), kReadEvents, this);
+  reset_writable_watch();
   last_output_ = server_.loop.now();
   flush();
   if (state_ == State::Open) events_->on_open(handle_);
@@ -81,10 +81,12 @@ void SseConnection::close(uint16_t code, std::string_view reason) {
 void SseConnection::flush() {
   if (state_ == State::Closed) return;
   if (!out_.empty()) {
-    if (out_.flush(socket_.get()) == WriteQueue::Result::Failed) {
+    WriteQueue::Result result = out_.flush(socket_.get());
+    if (result == WriteQueue::Result::Failed) {
       finish(1006, "connection lost");
       return;
     }
+    watch_writable(server_.loop, socket_.get(), result == WriteQueue::Result::Blocked);
     if (out_.pending_bytes() > server_.options.websocket_high_water) above_high_water_ = true;
   }
   note_queued();

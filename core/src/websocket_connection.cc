@@ -10,7 +10,6 @@ namespace bromine {
 
 namespace {
 
-constexpr uint32_t kWatchedEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 // How long to wait for the peer's close frame, or for it to close TCP after ours.
 constexpr auto kCloseWait = std::chrono::seconds(3);
 
@@ -38,7 +37,8 @@ WebSocketConnection::WebSocketConnection(ServerCore& server, uint64_t id, Unique
 WebSocketConnection::~WebSocketConnection() = default;
 
 void WebSocketConnection::start() {
-  server_.loop.rewatch(socket_.get(), kWatchedEvents, this);
+  server_.loop.rewatch(socket_.get(), kReadEvents, this);
+  reset_writable_watch();
   last_input_ = server_.loop.now();
   flush();
   events_->on_open(handle_);
@@ -177,6 +177,7 @@ void WebSocketConnection::flush() {
       finish(1006, "connection lost");
       return;
     }
+    watch_writable(server_.loop, socket_.get(), result == WriteQueue::Result::Blocked);
     if (out_.pending_bytes() > server_.options.websocket_high_water) above_high_water_ = true;
   }
   note_queued();

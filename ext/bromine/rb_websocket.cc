@@ -62,9 +62,10 @@ SocketState& state_of(VALUE self) {
   return *static_cast<ClientBox*>(rb_check_typeddata(client, &client_type))->state;
 }
 
-WebSocket handle_of(SocketState& state) {
-  std::lock_guard lock(state.mutex);
-  return state.handle;
+// The connection's handle; before it opens, one on which every call does nothing.
+const WebSocket& handle_of(SocketState& state) {
+  static const WebSocket not_open_yet;
+  return state.handle_ready.load(std::memory_order_acquire) ? state.handle : not_open_yet;
 }
 
 bool is_binary(VALUE str) {
@@ -226,10 +227,8 @@ public:
   }
 
   void on_open(const WebSocket& socket) override {
-    {
-      std::lock_guard lock(state_->mutex);
-      state_->handle = socket;
-    }
+    state_->handle = socket;
+    state_->handle_ready.store(true, std::memory_order_release);
     push(SocketEvent{SocketEvent::Kind::Open, "", "", false, 0});
   }
   void on_message(std::string_view data, bool binary) override {
@@ -270,9 +269,13 @@ private:
 
 // --- callbacks on worker threads -------------------------------------------------------------
 
+// The callbacks, in the order of SocketState::callback_modes.
+enum CallbackSlot { kOnOpen, kOnMessage, kOnDrained, kOnShutdown, kOnClose };
+
 struct Callback {
   SocketState* state;
   ID name;
+  CallbackSlot slot;
   int argc;
   VALUE argv[2];
 };
@@ -282,9 +285,9 @@ struct Callback {
 VALUE invoke(VALUE arg) {
   auto* cb = reinterpret_cast<Callback*>(arg);
   VALUE handler = cb->state->handler;
-  if (!rb_respond_to(handler, cb->name)) return Qnil;
-  int arity = rb_obj_method_arity(handler, cb->name);
-  if (arity == cb->argc) return rb_funcallv(handler, cb->name, cb->argc, cb->argv);
+  int8_t mode = cb->state->callback_modes[cb->slot];
+  if (mode < 0) return Qnil;
+  if (mode == 0) return rb_funcallv(handler, cb->name, cb->argc, cb->argv);
   VALUE args[3] = {cb->state->client, cb->argv[0], cb->argv[1]};
   return rb_funcallv(handler, cb->name, cb->argc + 1, args);
 }
@@ -309,14 +312,16 @@ int run_callback(SocketState& state, VALUE (*fn)(VALUE), Callback& cb, const cha
 }
 
 int dispatch(SocketState& state, SocketEvent& event) {
-  Callback cb{&state, 0, 0, {Qnil, Qnil}};
+  Callback cb{&state, 0, kOnOpen, 0, {Qnil, Qnil}};
   switch (event.kind) {
   case SocketEvent::Kind::Open:
     state.opened = true;
     cb.name = id_on_open;
+    cb.slot = kOnOpen;
     return run_callback(state, invoke, cb, "error in on_open");
   case SocketEvent::Kind::Message:
     cb.name = id_on_message;
+    cb.slot = kOnMessage;
     cb.argc = 1;
     cb.argv[0] = event.binary
                      ? rb_str_new(event.data.data(), static_cast<long>(event.data.size()))
@@ -324,6 +329,7 @@ int dispatch(SocketState& state, SocketEvent& event) {
     return run_callback(state, invoke, cb, "error in on_message");
   case SocketEvent::Kind::Drained:
     cb.name = id_on_drained;
+    cb.slot = kOnDrained;
     return run_callback(state, invoke, cb, "error in on_drained");
   case SocketEvent::Kind::Publish:
     if (NIL_P(state.subscriptions)) return 0;
@@ -333,6 +339,7 @@ int dispatch(SocketState& state, SocketEvent& event) {
     return run_callback(state, invoke_block, cb, "error in a subscription block");
   case SocketEvent::Kind::Shutdown: {
     cb.name = id_on_shutdown;
+    cb.slot = kOnShutdown;
     int fatal = run_callback(state, invoke, cb, "error in on_shutdown");
     // The farewell (if any) is queued before the close frame.
     uint16_t code = state.context->shutdown_code;
@@ -349,6 +356,7 @@ int dispatch(SocketState& state, SocketEvent& event) {
     int fatal = 0;
     if (state.opened) {
       cb.name = id_on_close;
+      cb.slot = kOnClose;
       fatal = run_callback(state, invoke, cb, "error in on_close");
     }
     if (state.registered) {
@@ -415,12 +423,20 @@ std::shared_ptr<WebSocketEvents> prepare_upgrade(SocketContext& context, VALUE e
   state->event_stream = event_stream;
   state->timeout = context.ping_seconds;
   state->client = TypedData_Wrap_Struct(cWebSocket, &client_type, new ClientBox{state});
-  // The seed's style: callbacks without a client argument use methods on the handler itself.
-  auto takes = [&](ID name, int seed_arity) {
-    return rb_respond_to(handler, name) && rb_obj_method_arity(handler, name) == seed_arity;
-  };
-  state->seed_style = takes(id_on_message, 1) || takes(id_on_open, 0) || takes(id_on_close, 0) ||
-                      takes(id_on_shutdown, 0) || takes(id_on_drained, 0);
+  // Per callback, its arity says whether it takes the client: the seed's style has none (and
+  // then the handler itself gets the client's methods).
+  const std::pair<ID, int> callbacks[] = {{id_on_open, 0},
+                                          {id_on_message, 1},
+                                          {id_on_drained, 0},
+                                          {id_on_shutdown, 0},
+                                          {id_on_close, 0}};
+  for (size_t i = 0; i < std::size(callbacks); ++i) {
+    auto [name, seed_arity] = callbacks[i];
+    if (!rb_respond_to(handler, name)) continue;
+    bool seed = rb_obj_method_arity(handler, name) == seed_arity;
+    state->callback_modes[i] = seed ? 0 : 1;
+    state->seed_style = state->seed_style || seed;
+  }
   if (state->seed_style && !OBJ_FROZEN(handler)) {
     rb_extend_object(handler, mHandlerMethods);
     rb_ivar_set(handler, id_client, state->client);

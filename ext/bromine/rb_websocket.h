@@ -5,6 +5,7 @@
 #include "bromine/server.h"
 #include "bromine/websocket.h"
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <ruby.h>
@@ -67,8 +68,15 @@ struct SocketState {
   double timeout = 0; // seconds between pings of an idle connection
   std::string close_reason;
 
-  std::mutex mutex; // guards what follows
+  // How each callback is called, found once at the upgrade (index: CallbackSlot): -1 absent,
+  // 0 without the client (the seed's style), 1 with the client first.
+  int8_t callback_modes[5] = {-1, -1, -1, -1, -1};
+
+  // Set once by the loop thread when the connection opens, then only read.
   WebSocket handle;
+  std::atomic<bool> handle_ready{false};
+
+  std::mutex mutex;                 // guards what follows
   std::vector<SocketEvent> mailbox; // owns no memory while empty, unlike a deque
   size_t mailbox_head = 0;
   bool scheduled = false; // in the work queue, or being run by a worker
