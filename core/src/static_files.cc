@@ -40,7 +40,6 @@ OpenFile to_open_file(Opened&& opened) {
 
 // Swaps in the precompressed sibling the client likes best, if one exists.
 void pick_precompressed(FileToSend& file, std::string_view accept_encoding) {
-  if (accept_encoding.empty()) return;
   struct Candidate {
     int weight;
     std::string_view suffix;
@@ -48,17 +47,24 @@ void pick_precompressed(FileToSend& file, std::string_view accept_encoding) {
   };
   Candidate brotli{encoding_weight(accept_encoding, "br"), ".br", ContentCoding::kBrotli};
   Candidate gzip{encoding_weight(accept_encoding, "gzip"), ".gz", ContentCoding::kGzip};
-  if (brotli.weight <= 0 && gzip.weight <= 0) return;
   const Candidate order[] = {brotli.weight >= gzip.weight ? brotli : gzip,
                              brotli.weight >= gzip.weight ? gzip : brotli};
   std::string sibling;
   for (const Candidate& candidate : order) {
-    if (candidate.weight <= 0) continue;
     sibling.assign(file.path).append(candidate.suffix);
+    if (candidate.weight <= 0) {
+      // Not for this client, but its presence still makes the answer vary (RFC 9110 12.5.5).
+      struct stat info;
+      if (!file.varies && ::stat(sibling.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
+        file.varies = true;
+      }
+      continue;
+    }
     auto opened = open_at(AT_FDCWD, sibling.c_str());
     if (opened && S_ISREG(opened->info.st_mode)) {
       file.file = to_open_file(std::move(*opened));
       file.coding = candidate.coding;
+      file.varies = true;
       return;
     }
   }
@@ -107,7 +113,7 @@ std::optional<FileToSend> open_file_to_send(std::string_view path,
   auto opened = open_at(AT_FDCWD, result.path.c_str());
   if (!opened || !S_ISREG(opened->info.st_mode)) return std::nullopt;
   result.file = to_open_file(std::move(*opened));
-  pick_precompressed(result, accept_encoding);
+  if (!accept_encoding.empty()) pick_precompressed(result, accept_encoding);
   return result;
 }
 
@@ -206,7 +212,7 @@ void add_file_headers(ResponseHead& head, const FilePlan& plan, const FileToSend
   case 304:
     add_validators();
     if (!options.cache_control.empty()) head.add("Cache-Control", options.cache_control);
-    if (encoded) head.add("Vary", "Accept-Encoding");
+    if (file.varies) head.add("Vary", "Accept-Encoding");
     return;
   case 412:
     return;
@@ -219,10 +225,8 @@ void add_file_headers(ResponseHead& head, const FilePlan& plan, const FileToSend
     break;
   }
   if (options.content_type) head.add("Content-Type", mime_type_for(file.path));
-  if (encoded) {
-    head.add("Content-Encoding", coding_name(file.coding));
-    head.add("Vary", "Accept-Encoding");
-  }
+  if (encoded) head.add("Content-Encoding", coding_name(file.coding));
+  if (file.varies) head.add("Vary", "Accept-Encoding");
   const bool ranged = plan.status == 200 || plan.status == 206;
   if (ranged) {
     add_validators();

@@ -32,6 +32,9 @@ struct FileToSend {
   std::string path; // the file the request named, on disk; Content-Type comes from its name
   OpenFile file;    // the bytes to send: that file, or its sibling path + ".gz" / ".br"
   ContentCoding coding = ContentCoding::kIdentity;
+  // A precompressed sibling exists, so the answer depends on Accept-Encoding (Vary), even when
+  // this client gets the identity file.
+  bool varies = false;
 };
 
 // Opens `path` to send it, following symlinks; only a regular file qualifies (not a folder, fifo,
