@@ -686,8 +686,13 @@ void LoadGenerator::on_broadcast_message(Connection& conn, std::string_view payl
   const auto seq = get_hex(payload.substr(0, 8));
   const auto sent_at = get_hex(payload.substr(8));
   if (!seq || !sent_at) return fail("broadcast payload is not what was published");
-  if (*seq <= conn.last_seq || *seq > published_)
-    return fail("broadcast message out of order or duplicated");
+  if (*seq <= conn.last_seq || *seq > published_) {
+    const char* what = *seq > published_       ? " never published, after "
+                       : *seq == conn.last_seq ? " twice, after "
+                                               : " out of order, after ";
+    return fail("a subscriber received message " + std::to_string(*seq) + what +
+                std::to_string(conn.last_seq));
+  }
   const int64_t now = received_at_;
   if (measuring(now)) {
     ++received_;
