@@ -95,8 +95,8 @@ WriteQueue::Result WriteQueue::flush(int socket_fd) {
     }
     iovec iov[kMaxIovecs];
     int count = 0;
-    for (auto it = items_.begin() + static_cast<ptrdiff_t>(head_);
-         it != items_.end() && count < kMaxIovecs && !it->file; ++it) {
+    auto it = items_.begin() + static_cast<ptrdiff_t>(head_);
+    for (; it != items_.end() && count < kMaxIovecs && !it->file; ++it) {
       std::string_view bytes = data(*it);
       iov[count].iov_base = const_cast<char*>(bytes.data()) + it->offset;
       iov[count].iov_len = bytes.size() - it->offset;
@@ -106,7 +106,9 @@ WriteQueue::Result WriteQueue::flush(int socket_fd) {
     msghdr message{};
     message.msg_iov = iov;
     message.msg_iovlen = static_cast<size_t>(count);
-    ssize_t n = ::sendmsg(socket_fd, &message, MSG_NOSIGNAL);
+    // A file next: MSG_MORE lets its first bytes share a segment with the head.
+    int flags = MSG_NOSIGNAL | (it != items_.end() && it->file ? MSG_MORE : 0);
+    ssize_t n = ::sendmsg(socket_fd, &message, flags);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) return Result::Blocked;
