@@ -151,12 +151,22 @@ void HttpConnection::dispatch(HttpRequest&& request) {
 }
 
 // A GET or HEAD for a file under --public is answered here, before the handler: the loop thread
-// opens the file (as nginx does) and sendfile sends it. False when the app should answer.
+// opens the file (as nginx does) and sendfile sends it, or a small file goes from memory. False
+// when the app should answer.
 bool HttpConnection::serve_static(const HttpRequest& request) {
   std::optional<FileResponse> response = server_.static_files->serve(request);
   if (!response) return false;
   out_.push(std::move(response->head));
-  if (response->file) out_.push_file(std::move(response->file), response->offset, response->length);
+  if (response->bytes) {
+    // Held in memory: the whole file shares the cache's buffer; a range is copied.
+    if (response->offset == 0 && response->length == response->bytes->size()) {
+      out_.push_shared(std::move(response->bytes));
+    } else {
+      out_.push(response->bytes->substr(response->offset, response->length));
+    }
+  } else if (response->file) {
+    out_.push_file(std::move(response->file), response->offset, response->length);
+  }
   bool keep_alive = response->keep_alive && request.keep_alive();
   end_response(keep_alive, response->status, response->length);
   flush();

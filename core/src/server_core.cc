@@ -13,6 +13,9 @@ namespace bromine {
 namespace {
 
 constexpr auto kSweepInterval = std::chrono::seconds(1);
+// How long a small static file held in memory is trusted before it is read again: a file changed
+// on disk shows within this time (nginx's open_file_cache_valid, whose default is 60 s).
+constexpr auto kStaticCacheValid = std::chrono::milliseconds(1000);
 
 } // namespace
 
@@ -22,8 +25,8 @@ ServerCore::ServerCore(ServerOptions opts) : options(std::move(opts)) {
   limits.spool_threshold = options.body_spool_threshold;
   loop.set_after_batch([this] { after_batch(); });
   if (!options.public_dir.empty()) {
-    static_files.emplace(
-        StaticFilesOptions{options.public_dir, options.static_cache_control, true});
+    static_files.emplace(StaticFilesOptions{options.public_dir, options.static_cache_control, true,
+                                            kStaticCacheValid});
   }
 }
 

@@ -2,9 +2,11 @@
 #include "bromine/static_files.h"
 
 #include "mime_types.h"
+#include "static_file_cache.h"
 #include "static_http.h"
 #include "static_path.h"
 
+#include <array>
 #include <charconv>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -38,19 +40,24 @@ OpenFile to_open_file(Opened&& opened) {
   return file;
 }
 
+struct CodingChoice {
+  int weight; // 0: the client does not accept it
+  std::string_view suffix;
+  ContentCoding coding;
+};
+
+// The precompressed codings in the client's order of preference: the higher q first, br on a tie.
+std::array<CodingChoice, 2> codings_by_preference(std::string_view accept_encoding) {
+  CodingChoice brotli{encoding_weight(accept_encoding, "br"), ".br", ContentCoding::kBrotli};
+  CodingChoice gzip{encoding_weight(accept_encoding, "gzip"), ".gz", ContentCoding::kGzip};
+  if (brotli.weight >= gzip.weight) return {brotli, gzip};
+  return {gzip, brotli};
+}
+
 // Swaps in the precompressed sibling the client likes best, if one exists.
 void pick_precompressed(FileToSend& file, std::string_view accept_encoding) {
-  struct Candidate {
-    int weight;
-    std::string_view suffix;
-    ContentCoding coding;
-  };
-  Candidate brotli{encoding_weight(accept_encoding, "br"), ".br", ContentCoding::kBrotli};
-  Candidate gzip{encoding_weight(accept_encoding, "gzip"), ".gz", ContentCoding::kGzip};
-  const Candidate order[] = {brotli.weight >= gzip.weight ? brotli : gzip,
-                             brotli.weight >= gzip.weight ? gzip : brotli};
   std::string sibling;
-  for (const Candidate& candidate : order) {
+  for (const CodingChoice& candidate : codings_by_preference(accept_encoding)) {
     sibling.assign(file.path).append(candidate.suffix);
     if (candidate.weight <= 0) {
       // Not for this client, but its presence still makes the answer vary (RFC 9110 12.5.5).
@@ -68,6 +75,28 @@ void pick_precompressed(FileToSend& file, std::string_view accept_encoding) {
       return;
     }
   }
+}
+
+// The file of a cache entry, or the sibling the client likes best, as a FileToSend without an fd.
+FileToSend from_cache(const CachedEntry& entry, std::string_view accept_encoding) {
+  FileToSend result;
+  result.path = entry.path;
+  result.varies = entry.brotli || entry.gzip;
+  const CachedFile* chosen = &entry.identity;
+  if (result.varies && !accept_encoding.empty()) {
+    for (const CodingChoice& candidate : codings_by_preference(accept_encoding)) {
+      const auto& sibling = candidate.coding == ContentCoding::kBrotli ? entry.brotli : entry.gzip;
+      if (candidate.weight > 0 && sibling) {
+        chosen = &*sibling;
+        result.coding = candidate.coding;
+        break;
+      }
+    }
+  }
+  result.file.size = chosen->size;
+  result.file.mtime_ns = chosen->mtime_ns;
+  result.file.bytes = chosen->bytes;
+  return result;
 }
 
 void append_number(std::string& out, uint64_t n) {
@@ -275,6 +304,7 @@ FileResponse build_file_response(const FileRequest& request, FileToSend file,
 
   if (head.body_allowed() && plan.length > 0) {
     response.file = std::move(file.file.fd);
+    response.bytes = std::move(file.file.bytes);
     response.offset = plan.offset;
     response.length = plan.length;
   }
@@ -286,7 +316,14 @@ StaticFiles::StaticFiles(StaticFilesOptions options) : options_(std::move(option
   root_ = options_.root.empty() ? "." : options_.root;
   while (!root_.empty() && root_.back() == '/')
     root_.pop_back();
+  if (options_.cache_valid.count() > 0) {
+    cache_ = std::make_unique<StaticFileCache>(options_.cache_valid);
+  }
 }
+
+StaticFiles::~StaticFiles() = default;
+StaticFiles::StaticFiles(StaticFiles&&) noexcept = default;
+StaticFiles& StaticFiles::operator=(StaticFiles&&) noexcept = default;
 
 StaticLookup StaticFiles::resolve(std::string_view target, std::string_view accept_encoding) const {
   StaticLookup lookup;
@@ -300,6 +337,16 @@ StaticLookup StaticFiles::resolve(std::string_view target, std::string_view acce
   // `relative` has no "..", so plain concatenation cannot leave the root.
   std::string full = root_;
   full.append(path.relative.empty() ? "/" : path.relative);
+  std::string cache_key;
+  if (cache_) {
+    cache_key = full;
+    if (path.trailing_slash) cache_key.push_back('/'); // "/x/" and "/x" differ
+    if (auto entry = cache_->find(cache_key)) {
+      lookup.kind = StaticLookup::Kind::kFile;
+      lookup.file = from_cache(*entry, accept_encoding);
+      return lookup;
+    }
+  }
   auto opened = open_at(AT_FDCWD, full.c_str());
   if (!opened) return lookup;
 
@@ -322,6 +369,12 @@ StaticLookup StaticFiles::resolve(std::string_view target, std::string_view acce
   }
 
   lookup.kind = StaticLookup::Kind::kFile;
+  if (cache_ && static_cast<uint64_t>(opened->info.st_size) <= StaticFileCache::kMaxFileBytes) {
+    if (auto entry = cache_->load(cache_key, full, options_.precompressed)) {
+      lookup.file = from_cache(*entry, accept_encoding);
+      return lookup;
+    }
+  }
   lookup.file.path = std::move(full);
   lookup.file.file = to_open_file(std::move(*opened));
   if (options_.precompressed) pick_precompressed(lookup.file, accept_encoding);

@@ -6,6 +6,7 @@
 // precompressed siblings, HEAD, and the X-Sendfile entry point with an app's headers.
 #include "bromine/static_files.h"
 #include "http_request_parser.h"
+#include "static_file_cache.h"
 #include "static_http.h"
 
 #include <fcntl.h>
@@ -827,6 +828,150 @@ TEST_F(StaticFilesTest, FileRequestReadsTheFirstOfEachHeader) {
   EXPECT_EQ(r.accept_encoding, "br");
   HttpRequest post = parse_request(request_text("POST", "/x", "Content-Length: 0\r\n"));
   EXPECT_FALSE(FileRequest::from(post).get_or_head);
+}
+
+// The body a response names, from its file or from memory.
+std::string body_of(const FileResponse& response) {
+  if (response.bytes) return response.bytes->substr(response.offset, response.length);
+  if (response.file) return read_range(response.file.get(), response.offset, response.length);
+  return {};
+}
+
+// The head without its Date line, which may change between two answers.
+std::string head_without_date(const std::string& head) {
+  std::string out;
+  size_t start = 0;
+  while (start < head.size()) {
+    size_t end = head.find("\r\n", start);
+    if (end == std::string::npos) end = head.size() - 2;
+    std::string_view line(head.data() + start, end - start);
+    if (line.substr(0, 6) != "Date: ") out.append(line).append("\r\n");
+    start = end + 2;
+  }
+  return out;
+}
+
+TEST_F(StaticFilesTest, CachedAnswersEqualTheDisksAnswers) {
+  const std::string etag = strong_etag(1000, kMtimeNs);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"/hello.txt", ""},
+      {"/", ""},
+      {"/dir/", ""},
+      {"/dir/", "Accept-Encoding: gzip\r\n"},
+      {"/dir", ""},
+      {"/dir/index.html", "Accept-Encoding: br\r\n"},
+      {"/style.css", ""},
+      {"/style.css", "Accept-Encoding: gzip\r\n"},
+      {"/style.css", "Accept-Encoding: gzip, br\r\n"},
+      {"/style.css", "Accept-Encoding: br;q=0.5, gzip\r\n"},
+      {"/style.css", "Accept-Encoding: identity\r\n"},
+      {"/app.js", "Accept-Encoding: br\r\n"},
+      {"/app.js", "Accept-Encoding: br, gzip\r\n"},
+      {"/data.json", "Accept-Encoding: gzip\r\n"}, // data.json.gz is a folder
+      {"/big.bin", "Range: bytes=10-19\r\n"},
+      {"/big.bin", "Range: bytes=-5\r\n"},
+      {"/big.bin", "Range: bytes=5000-\r\n"},
+      {"/big.bin", "If-None-Match: " + etag + "\r\n"},
+      {"/big.bin", "If-Match: \"other\"\r\n"},
+      {"/big.bin", "If-Range: \"other\"\r\nRange: bytes=0-1\r\n"},
+      {"/empty.txt", ""},
+      {"/a%20b.txt", ""},
+      {"/uploads/photo.txt", ""},
+      {"/linked-secret", ""},
+      {"/missing", ""},
+      {"/noindex/", ""},
+      {"/hello.txt/", ""},
+      {"/fifo", ""},
+      {"/null", ""},
+      {"/../outside/secret.txt", ""},
+      {"/%2e%2e/outside/secret.txt", ""},
+      {"/bad%zz", ""},
+  };
+  StaticFilesOptions cached_options = options_for(root_);
+  cached_options.cache_valid = std::chrono::hours(1);
+  const StaticFiles cached(cached_options);
+  const StaticFiles disk = files();
+  for (std::string_view method : {"GET", "HEAD"}) {
+    for (const auto& [target, headers] : cases) {
+      std::string raw = request_text(method, target, headers);
+      auto expected = serve(disk, raw);
+      // The first answer reads the file into the cache, the second comes from it.
+      for (int round = 0; round < 2; ++round) {
+        auto actual = serve(cached, raw);
+        ASSERT_EQ(actual.has_value(), expected.has_value()) << method << " " << target;
+        if (!expected) continue;
+        EXPECT_EQ(head_without_date(actual->head), head_without_date(expected->head))
+            << method << " " << target << " " << headers;
+        EXPECT_EQ(actual->status, expected->status);
+        EXPECT_EQ(actual->offset, expected->offset);
+        EXPECT_EQ(actual->length, expected->length);
+        EXPECT_EQ(body_of(*actual), body_of(*expected)) << method << " " << target;
+        EXPECT_EQ(actual->keep_alive, expected->keep_alive);
+        // A small file's body is in memory: no descriptor to send.
+        EXPECT_FALSE(actual->file) << method << " " << target;
+      }
+    }
+  }
+}
+
+TEST_F(StaticFilesTest, CacheSeesAChangedFileAtOnceAndNewSiblingsInTime) {
+  StaticFilesOptions options = options_for(root_);
+  options.cache_valid = std::chrono::milliseconds(200);
+  const StaticFiles static_files(options);
+  const std::string accepts_gzip = "Accept-Encoding: gzip\r\n";
+  auto first = serve(static_files, request_text("GET", "/hello.txt", accepts_gzip));
+  ASSERT_TRUE(first && first->bytes);
+  EXPECT_EQ(body_of(*first), "hello world\n");
+
+  // A sibling that appears counts once the entry is read again, after the cache's time.
+  write(root_ + "/hello.txt.gz", "gzip bytes of hello.txt");
+  auto held = serve(static_files, request_text("GET", "/hello.txt", accepts_gzip));
+  ASSERT_TRUE(held);
+  EXPECT_EQ(body_of(*held), "hello world\n");
+  EXPECT_EQ(parse_head(held->head).count("Vary"), 0u);
+  ::usleep(300'000);
+  auto fresh = serve(static_files, request_text("GET", "/hello.txt", accepts_gzip));
+  ASSERT_TRUE(fresh);
+  Head head = parse_head(fresh->head);
+  EXPECT_EQ(body_of(*fresh), "gzip bytes of hello.txt");
+  EXPECT_EQ(head.get("Content-Encoding"), "gzip");
+  EXPECT_EQ(head.get("Vary"), "Accept-Encoding");
+
+  // The file itself is checked on every request: a new inode, size or time shows at once, even
+  // with the same size and time (a file replaced by renaming another over it, as deploys do).
+  write(root_ + "/hello.txt.new", "HELLO WORLD\n");
+  fs::rename(root_ + "/hello.txt.new", root_ + "/hello.txt");
+  auto changed = serve(static_files, request_text("GET", "/hello.txt"));
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(body_of(*changed), "HELLO WORLD\n");
+  EXPECT_EQ(parse_head(changed->head).get("Vary"), "Accept-Encoding");
+
+  // A removed file is never served from memory.
+  fs::remove(root_ + "/hello.txt");
+  EXPECT_FALSE(serve(static_files, request_text("GET", "/hello.txt")));
+}
+
+TEST_F(StaticFilesTest, LargeFilesAreSentFromDiskEvenWithACache) {
+  const std::string large(StaticFileCache::kMaxFileBytes + 1, 'L');
+  write(root_ + "/large.txt", large);
+  write(root_ + "/small.txt", "small\n");
+  write(root_ + "/small.txt.gz", large); // a sibling too large to hold keeps its file on disk
+  StaticFilesOptions options = options_for(root_);
+  options.cache_valid = std::chrono::hours(1);
+  const StaticFiles static_files(options);
+  for (int round = 0; round < 2; ++round) {
+    auto response = serve(static_files, request_text("GET", "/large.txt"));
+    ASSERT_TRUE(response);
+    EXPECT_FALSE(response->bytes);
+    ASSERT_TRUE(response->file);
+    EXPECT_EQ(body_of(*response), large);
+
+    auto small = serve(static_files, request_text("GET", "/small.txt"));
+    ASSERT_TRUE(small);
+    EXPECT_FALSE(small->bytes);
+    EXPECT_EQ(body_of(*small), "small\n");
+    EXPECT_EQ(parse_head(small->head).get("Vary"), "Accept-Encoding");
+  }
 }
 
 } // namespace

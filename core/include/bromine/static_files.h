@@ -9,7 +9,9 @@
 #include "bromine/response_head.h"
 #include "bromine/unique_fd.h"
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -17,11 +19,15 @@
 
 namespace bromine {
 
+class StaticFileCache;
+
 // An open regular file and the facts its response needs.
 struct OpenFile {
   UniqueFd fd;
   uint64_t size = 0;
   int64_t mtime_ns = 0; // last modification, nanoseconds since the epoch
+  // The whole file, when StaticFiles holds it in memory; `fd` is then empty.
+  std::shared_ptr<const std::string> bytes;
 };
 
 // Which precompressed sibling of a file is sent in its place.
@@ -109,11 +115,13 @@ struct FileResponseOptions {
   std::span<const HeaderField> headers;
 };
 
-// A response ready to queue: `head`, then `length` bytes of `file` from `offset`. `file` is empty
-// when no body follows (HEAD, 304, 412, 416, an empty file); `length` is then 0.
+// A response ready to queue: `head`, then `length` bytes from `offset` of `file`, or of `bytes`
+// for a file held in memory. Both are empty when no body follows (HEAD, 304, 412, 416, an empty
+// file); `length` is then 0.
 struct FileResponse {
   std::string head; // the response head (for a 400 from serve(), its short text body too)
   UniqueFd file;
+  std::shared_ptr<const std::string> bytes;
   uint64_t offset = 0;
   uint64_t length = 0;
   int status = 200;
@@ -126,12 +134,17 @@ FileResponse build_file_response(const FileRequest& request, FileToSend file,
 
 struct StaticFilesOptions {
   // The folder served. A relative path is resolved against the working directory at each
-  // request; symlinks in it (and under it) are followed on every request, as nginx does.
+  // request; symlinks in it (and under it) are followed on every request (or cache_valid), as
+  // nginx does.
   std::string root;
   // Cache-Control for every file served, e.g. "public, max-age=3600"; empty for none.
   std::string cache_control;
   // Send FILE.br / FILE.gz in place of FILE to clients that accept br / gzip.
   bool precompressed = true;
+  // Files up to StaticFileCache::kMaxFileBytes (64 KiB) are held in memory with their siblings
+  // and trusted this long before they are read again, so a change on disk shows within this
+  // time. Zero: no cache, every request opens its file.
+  std::chrono::milliseconds cache_valid{0};
 };
 
 // What a request target names under the root.
@@ -150,6 +163,9 @@ struct StaticLookup {
 class StaticFiles {
 public:
   explicit StaticFiles(StaticFilesOptions options);
+  ~StaticFiles();
+  StaticFiles(StaticFiles&&) noexcept;
+  StaticFiles& operator=(StaticFiles&&) noexcept;
 
   const StaticFilesOptions& options() const { return options_; }
 
@@ -159,6 +175,7 @@ public:
   // root; NUL (%00) or a broken %-escape gives kBadRequest. Symlinks under the root are followed
   // wherever they point (deployments link public/uploads elsewhere). Only regular files are
   // served; a folder serves its index.html. `accept_encoding` picks a precompressed sibling.
+  // With options().cache_valid, a small file comes from memory (file.file.bytes, no fd).
   StaticLookup resolve(std::string_view target, std::string_view accept_encoding = {}) const;
 
   // The whole answer to a GET or HEAD: a file (200, 206, 304, 412, 416), a 301 to the folder's
@@ -167,7 +184,8 @@ public:
 
 private:
   StaticFilesOptions options_;
-  std::string root_; // options_.root without trailing slashes ("" for "/")
+  std::string root_;                       // options_.root without trailing slashes ("" for "/")
+  std::unique_ptr<StaticFileCache> cache_; // with options_.cache_valid
 };
 
 } // namespace bromine
