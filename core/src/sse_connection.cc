@@ -78,23 +78,7 @@ void SseConnection::close(uint16_t code, std::string_view reason) {
   flush();
 }
 
-void SseConnection::flush() {
-  if (state_ == State::Closed) return;
-  if (!out_.empty()) {
-    WriteQueue::Result result = out_.flush(socket_.get());
-    if (result == WriteQueue::Result::Failed) {
-      finish(1006, "connection lost");
-      return;
-    }
-    watch_writable(server_.loop, socket_.get(), result == WriteQueue::Result::Blocked);
-    if (out_.pending_bytes() > server_.options.websocket_high_water) above_high_water_ = true;
-  }
-  note_queued();
-  if (!out_.empty()) return;
-  if (above_high_water_) {
-    above_high_water_ = false;
-    if (state_ == State::Open) events_->on_drained();
-  }
+void SseConnection::on_output_sent() {
   if (state_ == State::Ending && !write_shut_) {
     // The whole stream is out: end it with our FIN, which EventSource reads as a clean end.
     ::shutdown(socket_.get(), SHUT_WR);
