@@ -276,6 +276,16 @@ int add_header(VALUE key, VALUE value, VALUE arg) {
   return ST_CONTINUE;
 }
 
+// Walks the app's response headers (a Hash or anything with to_hash; nil is none) into `head`,
+// keeping rack.* ones for the server, and notes in `ex` what the rest of the response needs: the
+// app's content length, whether it set content-type or cache-control, a partial hijack.
+void add_app_headers(Exchange& ex, ResponseHead& head) {
+  if (NIL_P(ex.headers)) return;
+  HeaderWalk walk{&ex, &head};
+  rb_hash_foreach(rb_convert_type(ex.headers, T_HASH, "Hash", "to_hash"), add_header,
+                  reinterpret_cast<VALUE>(&walk));
+}
+
 void send_array_body(Exchange& ex, ResponseHead& head, VALUE parts) {
   uint64_t total = 0;
   for (long i = 0; i < RARRAY_LEN(parts); ++i) {
@@ -376,11 +386,7 @@ void upgrade_to_websocket(Exchange& ex, VALUE handler) {
   ex.out.clear();
   RequestInfo info = ex.work->request.info();
   ResponseHead head(ex.out, info, 101);
-  HeaderWalk walk{&ex, &head};
-  if (!NIL_P(ex.headers)) {
-    rb_hash_foreach(rb_convert_type(ex.headers, T_HASH, "Hash", "to_hash"), add_header,
-                    reinterpret_cast<VALUE>(&walk));
-  }
+  add_app_headers(ex, head);
   head.add("Sec-WebSocket-Accept", websocket_accept(ex.work->request.header("sec-websocket-key")));
   head.finish_upgrade("websocket");
   std::shared_ptr<WebSocketEvents> events = prepare_upgrade(*ex.sockets, ex.env, handler, false);
@@ -395,11 +401,7 @@ void start_event_stream(Exchange& ex, VALUE handler) {
   ex.out.clear();
   RequestInfo info = ex.work->request.info();
   ResponseHead head(ex.out, info, 200);
-  HeaderWalk walk{&ex, &head};
-  if (!NIL_P(ex.headers)) {
-    rb_hash_foreach(rb_convert_type(ex.headers, T_HASH, "Hash", "to_hash"), add_header,
-                    reinterpret_cast<VALUE>(&walk));
-  }
+  add_app_headers(ex, head);
   if (!ex.has_content_type) head.add("content-type", "text/event-stream");
   if (!ex.has_cache_control) head.add("cache-control", "no-cache");
   head.finish_unframed(); // the stream ends when the connection does
@@ -532,10 +534,7 @@ VALUE send_response(VALUE arg) {
   ex->out.clear();
   RequestInfo info = ex->work->request.info();
   ResponseHead head(ex->out, info, ex->status);
-  HeaderWalk walk{ex, &head};
-  if (!NIL_P(ex->headers))
-    rb_hash_foreach(rb_convert_type(ex->headers, T_HASH, "Hash", "to_hash"), add_header,
-                    reinterpret_cast<VALUE>(&walk));
+  add_app_headers(*ex, head);
 
   VALUE body = ex->body;
   if (!NIL_P(ex->partial_hijack)) {
