@@ -412,6 +412,18 @@ void start_event_stream(Exchange& ex, VALUE handler) {
   ex.out.clear();
 }
 
+// The whole response from the server rather than the app: `status` with a text/plain `body`.
+void respond_with_text(Exchange& ex, int status, std::string_view body) {
+  ex.status = status;
+  std::string out;
+  RequestInfo info = ex.work->request.info();
+  ResponseHead head(out, info, status);
+  head.add("Content-Type", "text/plain");
+  head.finish(body.size());
+  if (head.body_allowed()) out.append(body);
+  ex.work->responder.respond(std::move(out), head.keep_alive(), status, body.size());
+}
+
 // The value of the app's X-Sendfile header, or nil.
 VALUE sendfile_path(VALUE headers) {
   if (!RB_TYPE_P(headers, T_HASH)) return Qnil;
@@ -456,15 +468,7 @@ void send_x_sendfile(Exchange& ex, VALUE path) {
   ex.head_sent = ex.ended = true;
   if (!file) {
     rb_warn("bromine: X-Sendfile names %" PRIsVALUE ", which is not a readable file: 404", path);
-    ex.status = 404;
-    std::string out;
-    RequestInfo info = ex.work->request.info();
-    ResponseHead head(out, info, 404);
-    head.add("Content-Type", "text/plain");
-    static constexpr std::string_view kBody = "Not Found\n";
-    head.finish(kBody.size());
-    if (head.body_allowed()) out.append(kBody);
-    responder.respond(std::move(out), head.keep_alive(), 404, kBody.size());
+    respond_with_text(ex, 404, "Not Found\n");
     return;
   }
   VALUE keep = rb_ary_new();
@@ -606,15 +610,7 @@ void fail_response(Exchange& ex) {
     ex.work->responder.end(false, ex.status, ex.body_bytes);
     return;
   }
-  ex.status = 500;
-  std::string out;
-  RequestInfo info = ex.work->request.info();
-  ResponseHead head(out, info, 500);
-  head.add("Content-Type", "text/plain");
-  static constexpr std::string_view kBody = "Internal Server Error\n";
-  head.finish(kBody.size());
-  if (head.body_allowed()) out.append(kBody);
-  ex.work->responder.respond(std::move(out), head.keep_alive(), 500, kBody.size());
+  respond_with_text(ex, 500, "Internal Server Error\n");
 }
 
 } // namespace
