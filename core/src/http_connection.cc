@@ -209,12 +209,7 @@ void HttpConnection::resume_after_response() {
 void HttpConnection::hijacked() {
   if (state_ == State::Closed) return;
   // The app owns a duplicate of the socket now: forget ours without shutting the socket down.
-  server_.loop.unwatch(socket_.get());
-  socket_.reset();
-  out_.clear();
-  state_ = State::Closed;
-  notify_drain_waiters();
-  server_.retire(*this);
+  release();
 }
 
 template <typename MakeConnection>
@@ -402,6 +397,10 @@ void HttpConnection::close() {
     force_close();
     return;
   }
+  release();
+}
+
+void HttpConnection::release() {
   server_.loop.unwatch(socket_.get());
   socket_.reset();
   out_.clear();

@@ -75,6 +75,9 @@ private:
   void finish_closing();
   void linger_read();
   void close();
+  // The common end of close() and hijacked(): stops watching the socket, closes our descriptor,
+  // drops the queue, wakes drain waiters and retires the connection.
+  void release();
   void notify_drain_waiters();
 
   ServerCore& server_;
