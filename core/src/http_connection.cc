@@ -316,15 +316,7 @@ void HttpConnection::finish_closing() {
 }
 
 void HttpConnection::linger_read() {
-  std::span<char> buffer = server_.read_buffer();
-  for (;;) {
-    ssize_t n = ::read(socket_.get(), buffer.data(), buffer.size());
-    if (n > 0) continue;
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return;
-    close();
-    return;
-  }
+  if (discard_input(socket_.get(), server_.read_buffer())) close();
 }
 
 void HttpConnection::wait_for_drain(std::shared_ptr<DrainWaiter> waiter, uint64_t limit) {

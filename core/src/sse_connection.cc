@@ -5,7 +5,6 @@
 #include "sse_event.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <sys/socket.h>
 
 namespace bromine {
@@ -36,14 +35,8 @@ void SseConnection::on_io(uint32_t events) {
   if (events & EPOLLOUT) flush();
   if (state_ == State::Closed || !(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
   // The client has nothing to say on an event stream; reading only tells when it leaves.
-  std::span<char> buffer = server_.read_buffer();
-  for (;;) {
-    ssize_t n = ::read(socket_.get(), buffer.data(), buffer.size());
-    if (n > 0) continue;
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return;
+  if (discard_input(socket_.get(), server_.read_buffer())) {
     finish(state_ == State::Ending ? close_code_ : 1006, close_reason_);
-    return;
   }
 }
 
