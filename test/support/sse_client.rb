@@ -150,14 +150,7 @@ module BromineTest
     # Lines the app logged for stream id on stderr ("sse-event ID WHAT"), waiting until the pattern
     # matched count of them; returns the WHAT parts of all of the stream's lines.
     def sse_events(id, until_event: nil, count: 1, timeout: 3)
-      if until_event
-        pattern = /\Asse-event #{Regexp.escape(id)} #{until_event}/
-        found = server.wait_for_lines(:stderr, pattern, count: count, timeout: timeout)
-        assert found, "no #{count} #{until_event.inspect} event(s) for #{id}; server stderr:\n#{server.stderr}"
-      end
-      server.stderr.each_line.filter_map do |line|
-        line.chomp.delete_prefix("sse-event #{id} ") if line.start_with?("sse-event #{id} ")
-      end
+      logged_events("sse-event", id, until_event: until_event, count: count, timeout: timeout)
     end
 
     # A new stream id for the app's event log.

@@ -497,14 +497,7 @@ module BromineTest
     # Lines the app logged for connection id on stderr ("ws-event ID WHAT"), waiting until the
     # pattern matched count of them; returns the WHAT parts of all of the connection's lines.
     def ws_events(id, until_event: nil, count: 1, timeout: 2)
-      if until_event
-        found = server.wait_for_lines(:stderr, /\Aws-event #{Regexp.escape(id)} #{until_event}/, count: count,
-                                                                                             timeout: timeout)
-        assert found, "no #{count} #{until_event.inspect} event(s) for #{id}; server stderr:\n#{server.stderr}"
-      end
-      server.stderr.each_line.filter_map do |line|
-        line.chomp.delete_prefix("ws-event #{id} ") if line.start_with?("ws-event #{id} ")
-      end
+      logged_events("ws-event", id, until_event: until_event, count: count, timeout: timeout)
     end
 
     # Raises this process's open-file limit to want (or the hard limit, if lower) and returns it;
