@@ -85,6 +85,19 @@ module BromineTest
       server.start
     end
 
+    # The lines the test apps log on the server's stderr for a connection or stream, "TAG ID WHAT"
+    # (tag "ws-event" or "sse-event"): waits until the pattern until_event matched count of them,
+    # then returns the WHAT parts of all the lines for id.
+    def logged_events(tag, id, until_event: nil, count: 1, timeout: 3)
+      if until_event
+        pattern = /\A#{tag} #{Regexp.escape(id)} #{until_event}/
+        found = server.wait_for_lines(:stderr, pattern, count: count, timeout: timeout)
+        assert found, "no #{count} #{until_event.inspect} event(s) for #{id}; server stderr:\n#{server.stderr}"
+      end
+      prefix = "#{tag} #{id} "
+      server.stderr.each_line.filter_map { |line| line.chomp.delete_prefix(prefix) if line.start_with?(prefix) }
+    end
+
     # A raw socket to the server, closed after the test.
     def raw_client(port = server.port, timeout: RawClient::DEFAULT_TIMEOUT)
       client = RawClient.new(port, timeout: timeout)

@@ -3,7 +3,10 @@
 
 #include "bromine/event_loop.h"
 
+#include <cerrno>
 #include <cstdint>
+#include <span>
+#include <unistd.h>
 
 namespace bromine {
 
@@ -47,6 +50,17 @@ protected:
   }
   // After the descriptor was (re)registered with kReadEvents alone.
   void reset_writable_watch() { watching_writable_ = false; }
+
+  // Reads and throws away what `fd` holds, for a connection that wants nothing more from its peer.
+  // True once the peer has closed (or the socket failed); false when nothing is left for now.
+  static bool discard_input(int fd, std::span<char> buffer) {
+    for (;;) {
+      ssize_t n = ::read(fd, buffer.data(), buffer.size());
+      if (n > 0) continue;
+      if (n < 0 && errno == EINTR) continue;
+      return !(n < 0 && errno == EAGAIN);
+    }
+  }
 
 private:
   uint64_t id_;

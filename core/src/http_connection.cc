@@ -219,57 +219,53 @@ void HttpConnection::resume_after_response() {
 void HttpConnection::hijacked() {
   if (state_ == State::Closed) return;
   // The app owns a duplicate of the socket now: forget ours without shutting the socket down.
-  server_.loop.unwatch(socket_.get());
-  socket_.reset();
-  out_.clear();
+  release();
+}
+
+template <typename MakeConnection>
+void HttpConnection::hand_over(std::string head, std::shared_ptr<WebSocketEvents> events,
+                               int status, std::string_view refusal, MakeConnection make) {
+  if (state_ != State::Dispatched || peer_gone_ || shutting_down_) {
+    events->on_close(1006, refusal); // never opened
+    end_response(false, 503, 0);
+    return;
+  }
+  if (server_.options.access_log) server_.access_log.record(peer_, request_line_, status, 0);
+  out_.push(std::move(head));
+  uint64_t id = server_.reserve_id();
+  auto upgraded = make(id, std::move(socket_), std::move(out_), std::move(events));
+  auto* raw = upgraded.get();
+  // This object steps aside; the socket and its epoll registration now belong to `upgraded`.
   state_ = State::Closed;
   notify_drain_waiters();
   server_.retire(*this);
+  server_.install(std::move(upgraded));
+  raw->start();
 }
 
 void HttpConnection::upgrade_to_websocket(std::string head,
                                           std::shared_ptr<WebSocketEvents> events) {
-  if (state_ != State::Dispatched || peer_gone_ || shutting_down_) {
-    events->on_close(1006, "the connection ended before the upgrade"); // never opened
-    end_response(false, 503, 0);
-    return;
-  }
-  if (server_.options.access_log) server_.access_log.record(peer_, request_line_, 101, 0);
-  out_.push(std::move(head));
-  // Upgraded from inside dispatch(): the rest of this read is not in unread_ yet.
-  unread_.append(input_after_request_);
-  input_after_request_ = {};
-  uint64_t id = server_.reserve_id();
-  auto ws = std::make_unique<WebSocketConnection>(server_, id, std::move(socket_), std::move(out_),
-                                                  std::move(unread_), std::move(events));
-  WebSocketConnection* raw = ws.get();
-  // This object steps aside; the socket and its epoll registration now belong to the WebSocket.
-  state_ = State::Closed;
-  notify_drain_waiters();
-  server_.retire(*this);
-  server_.install(std::move(ws));
-  raw->start();
+  hand_over(std::move(head), std::move(events), 101, "the connection ended before the upgrade",
+            [this](uint64_t id, UniqueFd socket, WriteQueue output,
+                   std::shared_ptr<WebSocketEvents> ws_events) {
+              // Upgraded from inside dispatch(): the rest of this read is not in unread_ yet.
+              unread_.append(input_after_request_);
+              input_after_request_ = {};
+              return std::make_unique<WebSocketConnection>(server_, id, std::move(socket),
+                                                           std::move(output), std::move(unread_),
+                                                           std::move(ws_events));
+            });
 }
 
 void HttpConnection::upgrade_to_event_stream(std::string head,
                                              std::shared_ptr<WebSocketEvents> events) {
-  if (state_ != State::Dispatched || peer_gone_ || shutting_down_) {
-    events->on_close(1006, "the connection ended before the stream started"); // never opened
-    end_response(false, 503, 0);
-    return;
-  }
-  if (server_.options.access_log) server_.access_log.record(peer_, request_line_, 200, 0);
-  out_.push(std::move(head));
-  uint64_t id = server_.reserve_id();
-  auto stream = std::make_unique<SseConnection>(server_, id, std::move(socket_), std::move(out_),
-                                                std::move(events));
-  SseConnection* raw = stream.get();
-  // This object steps aside; the socket and its epoll registration now belong to the stream.
-  state_ = State::Closed;
-  notify_drain_waiters();
-  server_.retire(*this);
-  server_.install(std::move(stream));
-  raw->start();
+  hand_over(std::move(head), std::move(events), 200,
+            "the connection ended before the stream started",
+            [this](uint64_t id, UniqueFd socket, WriteQueue output,
+                   std::shared_ptr<WebSocketEvents> stream_events) {
+              return std::make_unique<SseConnection>(server_, id, std::move(socket),
+                                                     std::move(output), std::move(stream_events));
+            });
 }
 
 void HttpConnection::fail(int status) {
@@ -330,15 +326,7 @@ void HttpConnection::finish_closing() {
 }
 
 void HttpConnection::linger_read() {
-  std::span<char> buffer = server_.read_buffer();
-  for (;;) {
-    ssize_t n = ::read(socket_.get(), buffer.data(), buffer.size());
-    if (n > 0) continue;
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return;
-    close();
-    return;
-  }
+  if (discard_input(socket_.get(), server_.read_buffer())) close();
 }
 
 void HttpConnection::wait_for_drain(std::shared_ptr<DrainWaiter> waiter, uint64_t limit) {
@@ -411,6 +399,10 @@ void HttpConnection::close() {
     force_close();
     return;
   }
+  release();
+}
+
+void HttpConnection::release() {
   server_.loop.unwatch(socket_.get());
   socket_.reset();
   out_.clear();

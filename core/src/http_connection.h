@@ -65,10 +65,19 @@ private:
   void dispatch(HttpRequest&& request);
   bool serve_static(const HttpRequest& request);
   void fail(int status);
+  // Sends `head`, then hands the socket and its queue to the connection that `make` builds from
+  // an id, the socket, the queue and `events`, and steps aside; `status` goes to the access log.
+  // A connection already ending answers 503 instead, and `events` hears 1006 with `refusal`.
+  template <typename MakeConnection>
+  void hand_over(std::string head, std::shared_ptr<WebSocketEvents> events, int status,
+                 std::string_view refusal, MakeConnection make);
   void flush();
   void finish_closing();
   void linger_read();
   void close();
+  // The common end of close() and hijacked(): stops watching the socket, closes our descriptor,
+  // drops the queue, wakes drain waiters and retires the connection.
+  void release();
   void notify_drain_waiters();
 
   ServerCore& server_;

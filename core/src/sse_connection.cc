@@ -5,7 +5,6 @@
 #include "sse_event.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <sys/socket.h>
 
 namespace bromine {
@@ -36,14 +35,8 @@ void SseConnection::on_io(uint32_t events) {
   if (events & EPOLLOUT) flush();
   if (state_ == State::Closed || !(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
   // The client has nothing to say on an event stream; reading only tells when it leaves.
-  std::span<char> buffer = server_.read_buffer();
-  for (;;) {
-    ssize_t n = ::read(socket_.get(), buffer.data(), buffer.size());
-    if (n > 0) continue;
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return;
+  if (discard_input(socket_.get(), server_.read_buffer())) {
     finish(state_ == State::Ending ? close_code_ : 1006, close_reason_);
-    return;
   }
 }
 
@@ -78,23 +71,7 @@ void SseConnection::close(uint16_t code, std::string_view reason) {
   flush();
 }
 
-void SseConnection::flush() {
-  if (state_ == State::Closed) return;
-  if (!out_.empty()) {
-    WriteQueue::Result result = out_.flush(socket_.get());
-    if (result == WriteQueue::Result::Failed) {
-      finish(1006, "connection lost");
-      return;
-    }
-    watch_writable(server_.loop, socket_.get(), result == WriteQueue::Result::Blocked);
-    if (out_.pending_bytes() > server_.options.websocket_high_water) above_high_water_ = true;
-  }
-  note_queued();
-  if (!out_.empty()) return;
-  if (above_high_water_) {
-    above_high_water_ = false;
-    if (state_ == State::Open) events_->on_drained();
-  }
+void SseConnection::on_output_sent() {
   if (state_ == State::Ending && !write_shut_) {
     // The whole stream is out: end it with our FIN, which EventSource reads as a clean end.
     ::shutdown(socket_.get(), SHUT_WR);

@@ -38,7 +38,6 @@ public:
   void check_timeout(EventLoop::Clock::time_point now) override;
   void begin_shutdown() override;
   void force_close() override { finish(close_code_, close_reason_); }
-  void flush_now() override { flush(); }
 
 private:
   enum class State {
@@ -48,16 +47,15 @@ private:
   };
 
   void queue(std::string bytes);
-  void flush();
   bool is_open() const override { return state_ == State::Open; }
   void finish(uint16_t code, std::string_view reason) override;
+  void on_output_sent() override;
 
   EventLoop::Clock::time_point last_output_;
   EventLoop::Clock::time_point end_deadline_;
   State state_ = State::Open;
   uint16_t close_code_ = 1006;
   std::string close_reason_;
-  bool above_high_water_ = false;
   bool shutting_down_ = false;
   bool write_shut_ = false;
 };

@@ -1,4 +1,5 @@
-// UpgradedConnection: queueing, the backlog limit, subscriptions and the end of a connection.
+// UpgradedConnection: queueing, flushing with the high-water mark, the backlog limit, subscriptions
+// and the end of a connection.
 #include "upgraded_connection.h"
 
 #include "server_core.h"
@@ -25,6 +26,26 @@ void UpgradedConnection::queue_shared(std::shared_ptr<const std::string> bytes) 
   out_.push_shared(std::move(bytes));
   note_queued();
   server_.flush_later(*this);
+}
+
+void UpgradedConnection::flush() {
+  if (closed()) return;
+  if (!out_.empty()) {
+    WriteQueue::Result result = out_.flush(socket_.get());
+    if (result == WriteQueue::Result::Failed) {
+      finish(1006, "connection lost");
+      return;
+    }
+    watch_writable(server_.loop, socket_.get(), result == WriteQueue::Result::Blocked);
+    if (out_.pending_bytes() > server_.options.websocket_high_water) above_high_water_ = true;
+  }
+  note_queued();
+  if (!out_.empty()) return;
+  if (above_high_water_) {
+    above_high_water_ = false;
+    if (is_open()) events_->on_drained();
+  }
+  on_output_sent();
 }
 
 bool UpgradedConnection::over_limit() {

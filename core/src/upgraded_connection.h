@@ -48,12 +48,20 @@ public:
   const WebSocket& handle() const { return handle_; }
 
   UpgradedConnection* as_upgraded() override { return this; }
+  void flush_now() override { flush(); }
 
 protected:
   // Whether the app's side is still open: it may subscribe and gets publications.
   virtual bool is_open() const = 0;
   // Closes TCP and reports on_close, once; calls release().
   virtual void finish(uint16_t code, std::string_view reason) = 0;
+  // Called by flush() each time everything queued is out: where a protocol ends its side of a
+  // connection that is closing.
+  virtual void on_output_sent() {}
+
+  // Writes what is queued; a write that fails ends the connection (1006). Once a backlog that
+  // passed the high-water mark is out, an open connection reports on_drained.
+  void flush();
 
   // Queue bytes (or a shared frame) and schedule a flush after this batch; pending() sees them.
   void queue_bytes(std::string bytes);
@@ -76,6 +84,7 @@ protected:
   WebSocket handle_;
   std::vector<std::string> channels_;
   std::chrono::milliseconds ping_interval_;
+  bool above_high_water_ = false;
 };
 
 } // namespace bromine

@@ -165,27 +165,7 @@ void WebSocketConnection::close(uint16_t code, std::string_view reason) {
   close_deadline_ = server_.loop.now() + kCloseWait;
 }
 
-void WebSocketConnection::flush_now() {
-  flush();
-}
-
-void WebSocketConnection::flush() {
-  if (state_ == State::Closed) return;
-  if (!out_.empty()) {
-    WriteQueue::Result result = out_.flush(socket_.get());
-    if (result == WriteQueue::Result::Failed) {
-      finish(1006, "connection lost");
-      return;
-    }
-    watch_writable(server_.loop, socket_.get(), result == WriteQueue::Result::Blocked);
-    if (out_.pending_bytes() > server_.options.websocket_high_water) above_high_water_ = true;
-  }
-  note_queued();
-  if (!out_.empty()) return;
-  if (above_high_water_) {
-    above_high_water_ = false;
-    if (state_ == State::Open) events_->on_drained();
-  }
+void WebSocketConnection::on_output_sent() {
   if (closing_after_flush_ && !write_shut_) {
     // Everything, our close frame included, is out: end our side, then wait for the peer's FIN.
     ::shutdown(socket_.get(), SHUT_WR);

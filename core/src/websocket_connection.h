@@ -42,7 +42,6 @@ public:
   void check_timeout(EventLoop::Clock::time_point now) override;
   void begin_shutdown() override;
   void force_close() override;
-  void flush_now() override;
 
 private:
   enum class State {
@@ -56,10 +55,10 @@ private:
   void process(std::span<char> data);
   void queue_control(std::string_view frame);
   void queue(std::string bytes);
-  void flush();
   void begin_final_close(uint16_t code, std::string_view reason, bool echo);
   bool is_open() const override { return state_ == State::Open; }
   void finish(uint16_t code, std::string_view reason) override;
+  void on_output_sent() override;
 
   std::string early_input_;
   WebSocketFrameParser parser_;
@@ -70,7 +69,6 @@ private:
   uint16_t close_code_ = 1006;
   std::string close_reason_;
   bool ping_outstanding_ = false;
-  bool above_high_water_ = false;
   bool shutting_down_ = false;
   bool closing_after_flush_ = false; // close TCP once everything queued is sent
   bool write_shut_ = false;

@@ -109,8 +109,13 @@ struct HttpResponse {
 // what it has, and the test's assertions on that result fail.
 class SocketClient {
 public:
-  static SocketClient tcp(uint16_t port) {
+  // Connects to 127.0.0.1:port. A non-zero `receive_buffer` sets SO_RCVBUF before connecting, so
+  // the advertised window stays small and the server's output backs up.
+  static SocketClient tcp(uint16_t port, int receive_buffer = 0) {
     UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (fd && receive_buffer > 0) {
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -179,9 +184,11 @@ public:
     return response;
   }
 
-  // Bytes received and not yet taken by read_response().
+  // Bytes received and not yet taken by read_response() or drop_received().
   const std::string& received() const { return buffer_; }
   void clear_received() { buffer_.clear(); }
+  // Forgets the first `count` received bytes (a caller that parsed them itself).
+  void drop_received(size_t count) { buffer_.erase(0, count); }
   bool eof() const { return eof_; }
   // The peer reset the connection (ECONNRESET) rather than closing it cleanly.
   bool reset() const { return reset_; }

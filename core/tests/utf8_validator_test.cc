@@ -1,6 +1,7 @@
 // Tests of the incremental UTF-8 validator: the Autobahn 6.x sequences (from Markus Kuhn's
 // UTF-8-test.txt) fed whole, byte by byte and in random splits, fail-fast positions, and
 // exhaustive comparisons with an arithmetic reference decoder.
+#include "utf8_reference.h"
 #include "utf8_validator.h"
 
 #include <cstdint>
@@ -13,7 +14,9 @@
 namespace bromine {
 namespace {
 
-constexpr std::size_t kNone = std::string::npos;
+using test::kNoFailure;
+using test::reference_validate_utf8;
+using test::Utf8Verdict;
 
 std::string bytes(std::initializer_list<int> values) {
   std::string s;
@@ -33,59 +36,8 @@ std::string encode(std::uint32_t cp) {
                 int(0x80 | ((cp >> 6) & 0x3F)), int(0x80 | (cp & 0x3F))});
 }
 
-struct Reference {
-  Utf8Status status;
-  std::size_t fail_at; // index of the first byte no continuation could make valid, or kNone
-};
-
-// Could a sequence whose bits so far confine the code point to [lo, hi] still end valid, given the
-// smallest code point its length may encode? Valid: [min, U+10FFFF] without the surrogates.
-bool reachable(std::uint32_t lo, std::uint32_t hi, std::uint32_t min) {
-  lo = std::max(lo, min);
-  hi = std::min<std::uint32_t>(hi, 0x10FFFF);
-  if (lo > hi) return false;
-  return !(lo >= 0xD800 && hi <= 0xDFFF);
-}
-
-// An arithmetic decoder, independent of the DFA: it tracks the range of code points each prefix
-// of a sequence can still become.
-Reference reference_validate(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const unsigned lead = static_cast<unsigned char>(s[i]);
-    int length;
-    std::uint32_t cp;
-    std::uint32_t min;
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    } else if ((lead & 0xE0) == 0xC0) {
-      length = 2, cp = lead & 0x1F, min = 0x80;
-    } else if ((lead & 0xF0) == 0xE0) {
-      length = 3, cp = lead & 0x0F, min = 0x800;
-    } else if ((lead & 0xF8) == 0xF0) {
-      length = 4, cp = lead & 0x07, min = 0x10000;
-    } else {
-      return {Utf8Status::kInvalid, i};
-    }
-    for (int k = 1; k <= length; ++k) {
-      if (k > 1) {
-        if (i + k - 1 >= s.size()) return {Utf8Status::kIncomplete, kNone};
-        const unsigned c = static_cast<unsigned char>(s[i + k - 1]);
-        if ((c & 0xC0) != 0x80) return {Utf8Status::kInvalid, i + k - 1};
-        cp = cp << 6 | (c & 0x3F);
-      }
-      const int rest = 6 * (length - k);
-      const std::uint32_t lo = cp << rest;
-      if (!reachable(lo, lo | ((1u << rest) - 1), min)) return {Utf8Status::kInvalid, i + k - 1};
-    }
-    i += length;
-  }
-  return {Utf8Status::kValid, kNone};
-}
-
 // Feeds one byte at a time; returns the final status and the index where kInvalid first appeared.
-Reference validate_bytewise(std::string_view s) {
+Utf8Verdict validate_bytewise(std::string_view s) {
   Utf8Validator validator;
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (validator.feed(s.substr(i, 1)) == Utf8Status::kInvalid) {
@@ -95,7 +47,7 @@ Reference validate_bytewise(std::string_view s) {
       return {Utf8Status::kInvalid, i};
     }
   }
-  return {validator.status(), kNone};
+  return {validator.status(), kNoFailure};
 }
 
 Utf8Status validate_split(std::string_view s, std::mt19937& random) {
@@ -118,10 +70,10 @@ Utf8Status validate_whole(std::string_view s) {
 
 // Every way of feeding gives the reference's verdict and fails at the reference's byte.
 void expect_like_reference(std::string_view s) {
-  const Reference expected = reference_validate(s);
+  const Utf8Verdict expected = reference_validate_utf8(s);
   SCOPED_TRACE(::testing::PrintToString(std::string(s)));
   EXPECT_EQ(validate_whole(s), expected.status);
-  const Reference bytewise = validate_bytewise(s);
+  const Utf8Verdict bytewise = validate_bytewise(s);
   EXPECT_EQ(bytewise.status, expected.status);
   EXPECT_EQ(bytewise.fail_at, expected.fail_at);
   std::mt19937 random(static_cast<unsigned>(s.size()) * 7919u + 1u);
@@ -277,7 +229,7 @@ TEST(Utf8Validator, FailsAtTheFirstImpossibleByte) {
   for (const auto& c : cases) {
     SCOPED_TRACE(::testing::PrintToString(c.input));
     EXPECT_EQ(validate_bytewise(c.input).fail_at, c.fail_at);
-    EXPECT_EQ(reference_validate(c.input).fail_at, c.fail_at);
+    EXPECT_EQ(reference_validate_utf8(c.input).fail_at, c.fail_at);
     // Fed in two chunks cut just before the bad byte: the first is still fine.
     Utf8Validator validator;
     EXPECT_NE(validator.feed(std::string_view(c.input).substr(0, c.fail_at)), Utf8Status::kInvalid);
@@ -325,10 +277,10 @@ TEST(Utf8Validator, EveryCodePoint) {
 // start with a 3- or 4-byte lead, plus a sample of 4-byte inputs; fail positions included.
 TEST(Utf8Validator, AgreesWithReferenceExhaustively) {
   auto check = [](const std::string& s) {
-    const Reference expected = reference_validate(s);
+    const Utf8Verdict expected = reference_validate_utf8(s);
     Utf8Validator validator;
-    std::size_t fail_at = kNone;
-    for (std::size_t i = 0; i < s.size() && fail_at == kNone; ++i)
+    std::size_t fail_at = kNoFailure;
+    for (std::size_t i = 0; i < s.size() && fail_at == kNoFailure; ++i)
       if (validator.feed(std::string_view(s).substr(i, 1)) == Utf8Status::kInvalid) fail_at = i;
     if (validator.status() != expected.status || fail_at != expected.fail_at ||
         validate_whole(s) != expected.status) {
@@ -377,8 +329,8 @@ TEST(Utf8Validator, RandomInputsAgreeWithReference) {
     std::string s;
     for (int i = length(random); i > 0; --i)
       s.push_back(static_cast<char>(alphabet[pick(random)]));
-    const Reference expected = reference_validate(s);
-    const Reference bytewise = validate_bytewise(s);
+    const Utf8Verdict expected = reference_validate_utf8(s);
+    const Utf8Verdict bytewise = validate_bytewise(s);
     ASSERT_EQ(bytewise.status, expected.status) << ::testing::PrintToString(s);
     ASSERT_EQ(bytewise.fail_at, expected.fail_at) << ::testing::PrintToString(s);
     ASSERT_EQ(validate_split(s, random), expected.status) << ::testing::PrintToString(s);

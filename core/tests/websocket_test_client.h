@@ -1,22 +1,18 @@
 // A raw RFC 6455 client for tests: it sends the opening handshake and frames of any opcode, flags,
 // fragmentation and masking (valid or not), and reads the server's frames byte for byte. Every
-// wait is bounded by poll(2); a wait that times out returns nothing and the test's assertions fail.
+// wait is bounded (SocketClient's poll(2)); a wait that times out returns nothing and the test's
+// assertions fail.
 #pragma once
 
-#include "bromine/unique_fd.h"
 #include "socket_client.h"
 
-#include <arpa/inet.h>
 #include <array>
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <netinet/in.h>
 #include <optional>
-#include <poll.h>
 #include <string>
 #include <string_view>
-#include <sys/socket.h>
+#include <utility>
 
 namespace bromine::test {
 
@@ -104,38 +100,20 @@ inline std::string ws_upgrade_request(std::string_view path = "/ws",
   return request;
 }
 
+// Speaks WebSocket over a SocketClient, which does the bounded waits, sends and reads.
 class WebSocketTestClient {
 public:
   // Connects to 127.0.0.1:port. A non-zero `receive_buffer` sets SO_RCVBUF before connecting, so
   // the advertised window stays small and the server's output backs up.
   static WebSocketTestClient connect(uint16_t port, int receive_buffer = 0) {
-    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (fd && receive_buffer > 0) {
-      ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
-    }
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd && ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      fd.reset();
-    }
-    return WebSocketTestClient(std::move(fd));
+    return WebSocketTestClient(SocketClient::tcp(port, receive_buffer));
   }
 
-  bool connected() const { return static_cast<bool>(fd_); }
+  bool connected() const { return socket_.connected(); }
 
   // Sends all of `bytes`; false if the peer is gone or the socket stays full past the timeout.
   bool send_raw(std::string_view bytes, std::chrono::milliseconds timeout = kIoTimeout) {
-    auto deadline = Clock::now() + timeout;
-    while (!bytes.empty()) {
-      if (!wait_for(POLLOUT, deadline)) return false;
-      ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
+    return socket_.send(bytes, timeout);
   }
 
   bool send_frame(uint8_t opcode, std::string_view payload, WsFrameOptions options = {}) {
@@ -156,50 +134,41 @@ public:
   }
 
   std::optional<HttpResponse> read_response() {
-    std::optional<HttpResponse> response;
-    size_t used = 0;
-    auto parse = [&] {
-      response = SocketClient::parse_response(unread(), false, eof_, used);
-      return response.has_value();
-    };
-    auto deadline = Clock::now() + kIoTimeout;
-    while (!parse() && read_once(deadline)) {
-    }
-    if (response) consumed_ += used;
-    return response;
+    socket_.drop_received(consumed_);
+    consumed_ = 0;
+    return socket_.read_response();
   }
 
   // The next whole frame, or nullopt when none arrives before the timeout or the peer closed.
   std::optional<WsFrame> read_frame(std::chrono::milliseconds timeout = kIoTimeout) {
-    auto deadline = Clock::now() + timeout;
-    for (;;) {
-      if (auto frame = parse_frame()) return frame;
-      if (!read_once(deadline)) return std::nullopt;
-    }
+    std::optional<WsFrame> frame;
+    socket_.read_until(
+        [&](std::string_view received) {
+          frame = parse_frame(received.substr(consumed_));
+          return frame.has_value();
+        },
+        timeout);
+    if (frame) consume(frame->header_size + frame->payload.size());
+    return frame;
   }
 
   // Reads until the peer closes (true) or the timeout passes (false). Frames that arrive first
   // are kept for read_frame(); unread_bytes() tells how many.
   bool read_until_eof(std::chrono::milliseconds timeout = kIoTimeout) {
-    auto deadline = Clock::now() + timeout;
-    while (!eof_ && read_once(deadline)) {
-    }
-    return eof_;
+    return socket_.read_until_eof(timeout);
   }
 
-  size_t unread_bytes() const { return buffer_.size() - consumed_; }
-  bool eof() const { return eof_; }
-  bool reset() const { return reset_; }
-  void shutdown_write() { ::shutdown(fd_.get(), SHUT_WR); }
-  void close() { fd_.reset(); }
+  size_t unread_bytes() const { return socket_.received().size() - consumed_; }
+  bool eof() const { return socket_.eof(); }
+  bool reset() const { return socket_.reset(); }
+  void shutdown_write() { socket_.shutdown_write(); }
+  void close() { socket_.close(); }
 
 private:
-  explicit WebSocketTestClient(UniqueFd fd) : fd_(std::move(fd)) {}
+  explicit WebSocketTestClient(SocketClient socket) : socket_(std::move(socket)) {}
 
-  std::string_view unread() const { return std::string_view(buffer_).substr(consumed_); }
-
-  std::optional<WsFrame> parse_frame() {
-    std::string_view data = unread();
+  // One frame at the start of `data`, or nullopt while it is incomplete.
+  static std::optional<WsFrame> parse_frame(std::string_view data) {
     if (data.size() < 2) return std::nullopt;
     auto byte = [&](size_t i) { return static_cast<uint8_t>(data[i]); };
     WsFrame frame;
@@ -231,49 +200,24 @@ private:
       for (size_t i = 0; i < frame.payload.size(); ++i)
         frame.payload[i] = static_cast<char>(frame.payload[i] ^ mask[i % 4]);
     }
-    consumed_ += header + size;
-    // Keep the buffer from growing without bound over long exchanges.
-    if (consumed_ == buffer_.size()) {
-      buffer_.clear();
-      consumed_ = 0;
-    } else if (consumed_ > (1u << 20)) {
-      buffer_.erase(0, consumed_);
-      consumed_ = 0;
-    }
     return frame;
   }
 
-  bool wait_for(short events, Clock::time_point deadline) {
-    for (;;) {
-      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{fd_.get(), events, 0};
-      int n = ::poll(&p, 1, static_cast<int>(left.count()));
-      if (n > 0) return true;
-      if (n < 0 && errno != EINTR) return false;
+  // Marks `count` received bytes as parsed. They are dropped from the socket's buffer once all is
+  // parsed or a lot is, not after every frame, so that long exchanges don't copy it over and over.
+  void consume(size_t count) {
+    consumed_ += count;
+    if (consumed_ == socket_.received().size()) {
+      socket_.clear_received();
+      consumed_ = 0;
+    } else if (consumed_ > (1u << 20)) {
+      socket_.drop_received(consumed_);
+      consumed_ = 0;
     }
   }
 
-  // One read into the buffer; false on timeout or when nothing more can arrive.
-  bool read_once(Clock::time_point deadline) {
-    if (!fd_ || eof_ || !wait_for(POLLIN, deadline)) return false;
-    char chunk[65536];
-    ssize_t n = ::recv(fd_.get(), chunk, sizeof chunk, MSG_DONTWAIT);
-    if (n > 0) {
-      buffer_.append(chunk, static_cast<size_t>(n));
-      return true;
-    }
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-    if (n < 0 && errno == ECONNRESET) reset_ = true;
-    eof_ = true;
-    return false;
-  }
-
-  UniqueFd fd_;
-  std::string buffer_;
-  size_t consumed_ = 0;
-  bool eof_ = false;
-  bool reset_ = false;
+  SocketClient socket_;
+  size_t consumed_ = 0; // bytes at the start of socket_.received() already parsed into frames
 };
 
 } // namespace bromine::test

@@ -276,6 +276,16 @@ int add_header(VALUE key, VALUE value, VALUE arg) {
   return ST_CONTINUE;
 }
 
+// Walks the app's response headers (a Hash or anything with to_hash; nil is none) into `head`,
+// keeping rack.* ones for the server, and notes in `ex` what the rest of the response needs: the
+// app's content length, whether it set content-type or cache-control, a partial hijack.
+void add_app_headers(Exchange& ex, ResponseHead& head) {
+  if (NIL_P(ex.headers)) return;
+  HeaderWalk walk{&ex, &head};
+  rb_hash_foreach(rb_convert_type(ex.headers, T_HASH, "Hash", "to_hash"), add_header,
+                  reinterpret_cast<VALUE>(&walk));
+}
+
 void send_array_body(Exchange& ex, ResponseHead& head, VALUE parts) {
   uint64_t total = 0;
   for (long i = 0; i < RARRAY_LEN(parts); ++i) {
@@ -376,11 +386,7 @@ void upgrade_to_websocket(Exchange& ex, VALUE handler) {
   ex.out.clear();
   RequestInfo info = ex.work->request.info();
   ResponseHead head(ex.out, info, 101);
-  HeaderWalk walk{&ex, &head};
-  if (!NIL_P(ex.headers)) {
-    rb_hash_foreach(rb_convert_type(ex.headers, T_HASH, "Hash", "to_hash"), add_header,
-                    reinterpret_cast<VALUE>(&walk));
-  }
+  add_app_headers(ex, head);
   head.add("Sec-WebSocket-Accept", websocket_accept(ex.work->request.header("sec-websocket-key")));
   head.finish_upgrade("websocket");
   std::shared_ptr<WebSocketEvents> events = prepare_upgrade(*ex.sockets, ex.env, handler, false);
@@ -395,11 +401,7 @@ void start_event_stream(Exchange& ex, VALUE handler) {
   ex.out.clear();
   RequestInfo info = ex.work->request.info();
   ResponseHead head(ex.out, info, 200);
-  HeaderWalk walk{&ex, &head};
-  if (!NIL_P(ex.headers)) {
-    rb_hash_foreach(rb_convert_type(ex.headers, T_HASH, "Hash", "to_hash"), add_header,
-                    reinterpret_cast<VALUE>(&walk));
-  }
+  add_app_headers(ex, head);
   if (!ex.has_content_type) head.add("content-type", "text/event-stream");
   if (!ex.has_cache_control) head.add("cache-control", "no-cache");
   head.finish_unframed(); // the stream ends when the connection does
@@ -408,6 +410,18 @@ void start_event_stream(Exchange& ex, VALUE handler) {
   ex.head_sent = ex.ended = true;
   ex.work->responder.upgrade_to_event_stream(std::move(ex.out), std::move(events));
   ex.out.clear();
+}
+
+// The whole response from the server rather than the app: `status` with a text/plain `body`.
+void respond_with_text(Exchange& ex, int status, std::string_view body) {
+  ex.status = status;
+  std::string out;
+  RequestInfo info = ex.work->request.info();
+  ResponseHead head(out, info, status);
+  head.add("Content-Type", "text/plain");
+  head.finish(body.size());
+  if (head.body_allowed()) out.append(body);
+  ex.work->responder.respond(std::move(out), head.keep_alive(), status, body.size());
 }
 
 // The value of the app's X-Sendfile header, or nil.
@@ -454,15 +468,7 @@ void send_x_sendfile(Exchange& ex, VALUE path) {
   ex.head_sent = ex.ended = true;
   if (!file) {
     rb_warn("bromine: X-Sendfile names %" PRIsVALUE ", which is not a readable file: 404", path);
-    ex.status = 404;
-    std::string out;
-    RequestInfo info = ex.work->request.info();
-    ResponseHead head(out, info, 404);
-    head.add("Content-Type", "text/plain");
-    static constexpr std::string_view kBody = "Not Found\n";
-    head.finish(kBody.size());
-    if (head.body_allowed()) out.append(kBody);
-    responder.respond(std::move(out), head.keep_alive(), 404, kBody.size());
+    respond_with_text(ex, 404, "Not Found\n");
     return;
   }
   VALUE keep = rb_ary_new();
@@ -532,10 +538,7 @@ VALUE send_response(VALUE arg) {
   ex->out.clear();
   RequestInfo info = ex->work->request.info();
   ResponseHead head(ex->out, info, ex->status);
-  HeaderWalk walk{ex, &head};
-  if (!NIL_P(ex->headers))
-    rb_hash_foreach(rb_convert_type(ex->headers, T_HASH, "Hash", "to_hash"), add_header,
-                    reinterpret_cast<VALUE>(&walk));
+  add_app_headers(*ex, head);
 
   VALUE body = ex->body;
   if (!NIL_P(ex->partial_hijack)) {
@@ -607,15 +610,7 @@ void fail_response(Exchange& ex) {
     ex.work->responder.end(false, ex.status, ex.body_bytes);
     return;
   }
-  ex.status = 500;
-  std::string out;
-  RequestInfo info = ex.work->request.info();
-  ResponseHead head(out, info, 500);
-  head.add("Content-Type", "text/plain");
-  static constexpr std::string_view kBody = "Internal Server Error\n";
-  head.finish(kBody.size());
-  if (head.body_allowed()) out.append(kBody);
-  ex.work->responder.respond(std::move(out), head.keep_alive(), 500, kBody.size());
+  respond_with_text(ex, 500, "Internal Server Error\n");
 }
 
 } // namespace

@@ -60,9 +60,16 @@ module BromineTest
 
     attr_reader :socket
 
-    def initialize(port, host: "127.0.0.1", timeout: DEFAULT_TIMEOUT)
+    # receive_buffer: SO_RCVBUF set before connecting, for a client that reads slowly or not at all.
+    def initialize(port, host: "127.0.0.1", timeout: DEFAULT_TIMEOUT, receive_buffer: nil)
       @timeout = timeout
-      @socket = Socket.tcp(host, port, connect_timeout: timeout)
+      if receive_buffer
+        @socket = Socket.new(:INET, :STREAM)
+        @socket.setsockopt(Socket::SOL_SOCKET, Socket::SO_RCVBUF, receive_buffer)
+        @socket.connect(Socket.sockaddr_in(port, host))
+      else
+        @socket = Socket.tcp(host, port, connect_timeout: timeout)
+      end
       @socket.setsockopt(Socket::IPPROTO_TCP, Socket::TCP_NODELAY, 1)
       @buffer = "".b
       @eof = false

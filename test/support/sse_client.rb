@@ -1,10 +1,9 @@
 # frozen_string_literal: true
 
-require "io/wait"
 require "securerandom"
-require "socket"
 
 require_relative "raw_client"
+require_relative "socket_swarm"
 
 module BromineTest
   # One block of an event stream (the lines up to a blank line) as the HTML standard's parser
@@ -53,19 +52,6 @@ module BromineTest
   # A raw TCP client for event streams: it sends the GET a test builds and reads the stream's
   # bytes unaltered, block by block (the server ends every block with "\n\n").
   class SseClient < RawClient
-    # receive_buffer: SO_RCVBUF set before connecting, for a client that reads slowly or not at all.
-    def initialize(port, host: "127.0.0.1", timeout: DEFAULT_TIMEOUT, receive_buffer: nil)
-      return super(port, host: host, timeout: timeout) unless receive_buffer
-
-      @timeout = timeout
-      @socket = Socket.new(:INET, :STREAM)
-      @socket.setsockopt(Socket::SOL_SOCKET, Socket::SO_RCVBUF, receive_buffer)
-      @socket.setsockopt(Socket::IPPROTO_TCP, Socket::TCP_NODELAY, 1)
-      @socket.connect(Socket.sockaddr_in(port, host))
-      @buffer = "".b
-      @eof = false
-    end
-
     # The bytes of a request for path (GET unless told); accept: nil sends no Accept header.
     def self.request(path, accept: "text/event-stream", version: "HTTP/1.1", headers: {}, method: "GET")
       lines = ["#{method} #{path} #{version}", "Host: 127.0.0.1"]
@@ -91,43 +77,12 @@ module BromineTest
     end
   end
 
-  # Many event streams at once, opened concurrently with non-blocking connects in batches (below
-  # the listen backlog), for fan-out tests.
-  class SseSwarm
-    Connection = Struct.new(:socket, :buffer)
-
-    attr_reader :connections
-
-    def initialize(port, host: "127.0.0.1")
-      @address = Socket.sockaddr_in(port, host)
-      @connections = []
-    end
-
-    def size
-      @connections.size
-    end
-
+  # Many event streams at once, for fan-out tests.
+  class SseSwarm < SocketSwarm
     # Opens count streams on path; raises unless each answers 200 text/event-stream. Bytes after
     # the head stay buffered for #read_exactly.
     def open(path, count, batch: 250, timeout: 20)
-      deadline = now + timeout
-      count.times.each_slice(batch) do |slice|
-        sockets = slice.map do
-          socket = Socket.new(:INET, :STREAM)
-          socket.setsockopt(Socket::IPPROTO_TCP, Socket::TCP_NODELAY, 1)
-          socket.connect_nonblock(@address, exception: false)
-          socket
-        end
-        sockets.each do |socket|
-          wait(socket, :wait_writable, deadline)
-          result = socket.connect_nonblock(@address, exception: false)
-          raise RawClient::ProtocolError, "connect: #{result.inspect}" unless [0, :wait_writable].include?(result)
-
-          write_all(socket, SseClient.request(path), deadline)
-        end
-        sockets.each { |socket| @connections << read_head(socket, deadline) }
-      end
-      self
+      super
     end
 
     # Reads size bytes from every stream; returns them, one String per stream. Streams are
@@ -140,57 +95,15 @@ module BromineTest
       end
     end
 
-    def close
-      @connections.each { |connection| connection.socket.close unless connection.socket.closed? }
-    end
-
     private
 
-    def now
-      Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    def opening_request(path)
+      [SseClient.request(path), nil]
     end
 
-    def wait(socket, how, deadline)
-      left = deadline - now
-      raise RawClient::ReadTimeout, "swarm: timed out (#{how})" if left <= 0 || !socket.public_send(how, left)
-    end
-
-    def write_all(socket, data, deadline)
-      data = data.b
-      until data.empty?
-        written = socket.write_nonblock(data, exception: false)
-        if written == :wait_writable
-          wait(socket, :wait_writable, deadline)
-        else
-          data = data.byteslice(written..)
-        end
-      end
-    end
-
-    def read_head(socket, deadline)
-      connection = Connection.new(socket, "".b)
-      fill(connection, deadline, "a response head") until connection.buffer.include?("\r\n\r\n")
-      head, rest = connection.buffer.split("\r\n\r\n", 2)
+    def check_head(head, _expected)
       unless head.start_with?("HTTP/1.1 200 ") && head.match?(%r{^content-type: text/event-stream\r?$}i)
         raise RawClient::ProtocolError, "not an event stream: #{head.inspect}"
-      end
-
-      connection.buffer = rest.b
-      connection
-    end
-
-    def fill(connection, deadline, what)
-      data = connection.socket.read_nonblock(65_536, exception: false)
-      case data
-      when :wait_readable
-        left = deadline - now
-        raise RawClient::ReadTimeout, "swarm: timed out waiting for #{what}" if left <= 0
-
-        connection.socket.wait_readable(left)
-      when nil
-        raise EOFError, "swarm: the server closed a stream while we waited for #{what}"
-      else
-        connection.buffer << data
       end
     end
   end
@@ -237,14 +150,7 @@ module BromineTest
     # Lines the app logged for stream id on stderr ("sse-event ID WHAT"), waiting until the pattern
     # matched count of them; returns the WHAT parts of all of the stream's lines.
     def sse_events(id, until_event: nil, count: 1, timeout: 3)
-      if until_event
-        pattern = /\Asse-event #{Regexp.escape(id)} #{until_event}/
-        found = server.wait_for_lines(:stderr, pattern, count: count, timeout: timeout)
-        assert found, "no #{count} #{until_event.inspect} event(s) for #{id}; server stderr:\n#{server.stderr}"
-      end
-      server.stderr.each_line.filter_map do |line|
-        line.chomp.delete_prefix("sse-event #{id} ") if line.start_with?("sse-event #{id} ")
-      end
+      logged_events("sse-event", id, until_event: until_event, count: count, timeout: timeout)
     end
 
     # A new stream id for the app's event log.

@@ -8,6 +8,7 @@ require "socket"
 require "websocket/driver"
 
 require_relative "raw_client"
+require_relative "socket_swarm"
 
 module BromineTest
   # RFC 6455 frames built and parsed by hand, so a test controls every bit on the wire.
@@ -140,19 +141,6 @@ module BromineTest
     include WebSocketFrames
 
     attr_reader :key, :handshake_response
-
-    # receive_buffer: SO_RCVBUF set before connecting, for a client that reads slowly or not at all.
-    def initialize(port, host: "127.0.0.1", timeout: DEFAULT_TIMEOUT, receive_buffer: nil)
-      return super(port, host: host, timeout: timeout) unless receive_buffer
-
-      @timeout = timeout
-      @socket = Socket.new(:INET, :STREAM)
-      @socket.setsockopt(Socket::SOL_SOCKET, Socket::SO_RCVBUF, receive_buffer)
-      @socket.setsockopt(Socket::IPPROTO_TCP, Socket::TCP_NODELAY, 1)
-      @socket.connect(Socket.sockaddr_in(port, host))
-      @buffer = "".b
-      @eof = false
-    end
 
     # Sends an opening handshake for path and reads the response head (whatever its status).
     def handshake(path = "/", key: WebSocketFrames.new_key, timeout: @timeout, **options)
@@ -399,41 +387,12 @@ module BromineTest
     end
   end
 
-  # Many raw WebSocket connections at once, opened concurrently with non-blocking connects in
-  # batches (below the listen backlog), for fan-out and idle-connection tests.
-  class WebSocketSwarm
-    # One connection: its socket and the bytes read but not yet parsed into frames.
-    Connection = Struct.new(:socket, :buffer)
-
-    attr_reader :connections
-
-    def initialize(port, host: "127.0.0.1")
-      @address = Socket.sockaddr_in(port, host)
-      @connections = []
-    end
-
-    def size
-      @connections.size
-    end
-
+  # Many raw WebSocket connections at once, for fan-out and idle-connection tests.
+  class WebSocketSwarm < SocketSwarm
     # Opens count connections to path and completes each handshake (101 and the right accept);
     # raises on any other answer. Bytes after the 101 stay buffered for #read_frames.
     def open(path, count, batch: 500, timeout: 20)
-      deadline = now + timeout
-      count.times.each_slice(batch) do |slice|
-        sockets = slice.map { connect_nonblocking }
-        keys = sockets.map do |socket|
-          wait(socket, :wait_writable, deadline)
-          result = socket.connect_nonblock(@address, exception: false)
-          raise RawClient::ProtocolError, "connect: #{result.inspect}" unless [0, :wait_writable].include?(result)
-
-          key = WebSocketFrames.new_key
-          write_all(socket, WebSocketFrames.handshake_request(path, key: key), deadline)
-          key
-        end
-        sockets.zip(keys).each { |socket, key| @connections << read_handshake(socket, key, deadline) }
-      end
-      self
+      super
     end
 
     # Writes the same bytes to every connection (or the given ones).
@@ -464,65 +423,17 @@ module BromineTest
       end
     end
 
-    def close
-      @connections.each { |connection| connection.socket.close unless connection.socket.closed? }
-    end
-
     private
 
-    def now
-      Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    # A handshake with a new key; the answer must carry that key's accept.
+    def opening_request(path)
+      key = WebSocketFrames.new_key
+      [WebSocketFrames.handshake_request(path, key: key), WebSocketFrames.accept_for(key)]
     end
 
-    def connect_nonblocking
-      socket = Socket.new(:INET, :STREAM)
-      socket.setsockopt(Socket::IPPROTO_TCP, Socket::TCP_NODELAY, 1)
-      socket.connect_nonblock(@address, exception: false)
-      socket
-    end
-
-    def wait(socket, how, deadline)
-      left = deadline - now
-      raise RawClient::ReadTimeout, "swarm: timed out (#{how})" if left <= 0 || !socket.public_send(how, left)
-    end
-
-    def write_all(socket, data, deadline)
-      data = data.b
-      until data.empty?
-        written = socket.write_nonblock(data, exception: false)
-        if written == :wait_writable
-          wait(socket, :wait_writable, deadline)
-        else
-          data = data.byteslice(written..)
-        end
-      end
-    end
-
-    def read_handshake(socket, key, deadline)
-      connection = Connection.new(socket, "".b)
-      fill(connection, deadline, "a handshake response") until connection.buffer.include?("\r\n\r\n")
-      head, rest = connection.buffer.split("\r\n\r\n", 2)
-      accept = WebSocketFrames.accept_for(key)
+    def check_head(head, accept)
       unless head.start_with?("HTTP/1.1 101 ") && head.match?(/^sec-websocket-accept: *#{Regexp.escape(accept)}\r?$/i)
         raise RawClient::ProtocolError, "handshake refused or wrong: #{head.inspect}"
-      end
-
-      connection.buffer = rest.b
-      connection
-    end
-
-    def fill(connection, deadline, what)
-      data = connection.socket.read_nonblock(65_536, exception: false)
-      case data
-      when :wait_readable
-        left = deadline - now
-        raise RawClient::ReadTimeout, "swarm: timed out waiting for #{what}" if left <= 0
-
-        connection.socket.wait_readable(left)
-      when nil
-        raise EOFError, "swarm: the server closed a connection while we waited for #{what}"
-      else
-        connection.buffer << data
       end
     end
   end
@@ -586,14 +497,7 @@ module BromineTest
     # Lines the app logged for connection id on stderr ("ws-event ID WHAT"), waiting until the
     # pattern matched count of them; returns the WHAT parts of all of the connection's lines.
     def ws_events(id, until_event: nil, count: 1, timeout: 2)
-      if until_event
-        found = server.wait_for_lines(:stderr, /\Aws-event #{Regexp.escape(id)} #{until_event}/, count: count,
-                                                                                             timeout: timeout)
-        assert found, "no #{count} #{until_event.inspect} event(s) for #{id}; server stderr:\n#{server.stderr}"
-      end
-      server.stderr.each_line.filter_map do |line|
-        line.chomp.delete_prefix("ws-event #{id} ") if line.start_with?("ws-event #{id} ")
-      end
+      logged_events("ws-event", id, until_event: until_event, count: count, timeout: timeout)
     end
 
     # Raises this process's open-file limit to want (or the hard limit, if lower) and returns it;
