@@ -123,6 +123,9 @@ class StaticSafetyTest < BromineTest::TestCase
       refute_includes response.body, SECRET, target
       assert_includes [400, 404], response.status, "#{target}: #{response.inspect}"
     end
+    # ... and a harmless one is served like its origin form (RFC 9112 3.2.2).
+    assert_response 200, PAGE, request("http://127.0.0.1/page.txt")
+    assert_response 200, PAGE, request("http://127.0.0.1/sub/page.txt?x=1")
   end
 
   def test_a_400_keeps_the_connection_usable

@@ -24,6 +24,10 @@ static std::string_view origin_form(std::string_view t) {
   return t.substr(path_start);
 }
 
+std::string_view HttpRequest::origin_target() const {
+  return origin_form(target());
+}
+
 std::string_view HttpRequest::path() const {
   std::string_view t = origin_form(target());
   if (!t.empty() && t.front() == '?') return "/";

@@ -384,7 +384,7 @@ StaticLookup StaticFiles::resolve(std::string_view target, std::string_view acce
 std::optional<FileResponse> StaticFiles::serve(const HttpRequest& request) const {
   FileRequest file_request = FileRequest::from(request);
   if (!file_request.get_or_head) return std::nullopt;
-  StaticLookup lookup = resolve(request.target(), file_request.accept_encoding);
+  StaticLookup lookup = resolve(request.origin_target(), file_request.accept_encoding);
   switch (lookup.kind) {
   case StaticLookup::Kind::kFile: {
     FileResponseOptions options;

@@ -114,6 +114,13 @@ StaticFilesOptions options_for(std::string root) {
   return options;
 }
 
+// The body a response names, from its file or from memory.
+std::string body_of(const FileResponse& response) {
+  if (response.bytes) return response.bytes->substr(response.offset, response.length);
+  if (response.file) return read_range(response.file.get(), response.offset, response.length);
+  return {};
+}
+
 class StaticFilesTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -377,6 +384,18 @@ TEST_F(StaticFilesTest, GetAnswersWithTheWholeFile) {
   auto plain = serve(files(), request_text("GET", "/hello.txt"));
   ASSERT_TRUE(plain);
   EXPECT_EQ(parse_head(plain->head).count("Cache-Control"), 0u);
+}
+
+TEST_F(StaticFilesTest, AbsoluteFormTargetsAreServedByTheirPath) {
+  const StaticFiles static_files = files();
+  auto response = serve(static_files, request_text("GET", "http://localhost/hello.txt?x=1"));
+  ASSERT_TRUE(response);
+  EXPECT_EQ(parse_head(response->head).status, 200);
+  EXPECT_EQ(body_of(*response), "hello world\n");
+  auto index = serve(static_files, request_text("GET", "http://localhost"));
+  ASSERT_TRUE(index);
+  EXPECT_EQ(body_of(*index), "<h1>home</h1>\n");
+  EXPECT_FALSE(serve(static_files, request_text("GET", "http://localhost/../outside/secret.txt")));
 }
 
 TEST_F(StaticFilesTest, HeadAdvertisesTheLengthWithoutABody) {
@@ -828,13 +847,6 @@ TEST_F(StaticFilesTest, FileRequestReadsTheFirstOfEachHeader) {
   EXPECT_EQ(r.accept_encoding, "br");
   HttpRequest post = parse_request(request_text("POST", "/x", "Content-Length: 0\r\n"));
   EXPECT_FALSE(FileRequest::from(post).get_or_head);
-}
-
-// The body a response names, from its file or from memory.
-std::string body_of(const FileResponse& response) {
-  if (response.bytes) return response.bytes->substr(response.offset, response.length);
-  if (response.file) return read_range(response.file.get(), response.offset, response.length);
-  return {};
 }
 
 // The head without its Date line, which may change between two answers.

@@ -32,6 +32,10 @@ public:
   std::string_view method() const { return view(method_); }
   // The request target as sent: path and query, e.g. "/a/b?x=1".
   std::string_view target() const { return view(target_); }
+  // The target in origin form: an absolute-form target (RFC 9112 3.2.2) without its scheme and
+  // authority ("http://host/a?b" gives "/a?b"); any other target as sent.
+  std::string_view origin_target() const;
+  // The origin-form target's path ("/" when it has none) and query.
   std::string_view path() const;
   std::string_view query() const;
   uint8_t version_major() const { return major_; }
