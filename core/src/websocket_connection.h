@@ -54,7 +54,6 @@ private:
   void read_input();
   void process(std::span<char> data);
   void queue_control(std::string_view frame);
-  void queue(std::string bytes);
   void begin_final_close(uint16_t code, std::string_view reason, bool echo);
   bool is_open() const override { return state_ == State::Open; }
   void finish(uint16_t code, std::string_view reason) override;
