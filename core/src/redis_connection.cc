@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <stdexcept>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <vector>
 
@@ -47,7 +48,10 @@ void run_blocking(redisContext* context, std::initializer_list<std::string_view>
 
 } // namespace
 
+// shutdown() first: forked workers hold copies of the master's descriptors, and a close alone
+// would leave the connection (and its subscriptions) open in Redis for as long as they live.
 void RedisConnection::ContextFree::operator()(redisContext* context) const {
+  if (context->fd >= 0) ::shutdown(context->fd, SHUT_RDWR);
   redisFree(context);
 }
 
