@@ -1,6 +1,7 @@
-// A real redis-server for tests: started on a Unix socket in a scratch folder and on a free TCP
-// port of 127.0.0.1, without persistence; stopped (and restartable on the same addresses) by the
-// test. Also a blocking hiredis client for the test's own PUBLISH and PUBSUB NUMSUB.
+// A real redis-server for tests: started on a Unix socket in a scratch folder (and on a free TCP
+// port of 127.0.0.1 when asked), without persistence; stopped (and restartable on the same
+// addresses) by the test. Also a blocking hiredis client for the test's own PUBLISH and PUBSUB
+// NUMSUB.
 #pragma once
 
 #include "socket_client.h"
@@ -41,9 +42,13 @@ inline uint16_t free_tcp_port() {
 
 class RedisTestServer {
 public:
-  // With a password, redis-server requires it (--requirepass) and the test's client gives it.
-  explicit RedisTestServer(std::string password = {})
-      : password_(std::move(password)), port_(free_tcp_port()) {
+  enum class Tcp { kNo, kYes };
+
+  // With Tcp::kYes it also listens on a free TCP port (a port picked free can be taken by someone
+  // else before redis-server binds it, so only the tests of TCP ask for one). With a password,
+  // redis-server requires it (--requirepass) and the test's client gives it.
+  explicit RedisTestServer(Tcp tcp = Tcp::kNo, std::string password = {})
+      : password_(std::move(password)), port_(tcp == Tcp::kYes ? free_tcp_port() : 0) {
     start();
   }
   ~RedisTestServer() { stop(); }
