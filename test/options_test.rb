@@ -195,10 +195,20 @@ class OptionsTest < Minitest::Test
   end
 
   def test_bad_redis_url
-    expected = "(expected a redis://, rediss:// or unix:// URL)"
+    expected = "(expected a redis://[:password@]host[:port][/db] or unix:///path URL)"
     assert_parse_error "invalid value for --redis: \"localhost:6379\" #{expected}", "--redis", "localhost:6379"
     assert_parse_error "invalid value for --redis: \"http://x\" #{expected}", "--redis", "http://x"
-    assert_equal "rediss://h:6380", parse("--redis", "rediss://h:6380").options[:redis]
+    assert_parse_error "invalid value for --redis: \"redis://h:0\" #{expected}", "--redis", "redis://h:0"
+    assert_parse_error "invalid value for --redis: \"redis://h/db\" #{expected}", "--redis", "redis://h/db"
+    assert_parse_error "invalid value for --redis: \"unix:relative.sock\" #{expected}", "--redis", "unix:relative.sock"
+    assert_equal "redis://:pw@h:6380/2", parse("--redis", "redis://:pw@h:6380/2").options[:redis]
+    assert_equal "unix:///run/redis.sock", parse("--redis", "unix:///run/redis.sock").options[:redis]
+  end
+
+  def test_rediss_is_refused_with_the_reason
+    error = assert_raises(Options::Error) { Options.parse(["--redis", "rediss://h:6380"]) }
+    assert_match(/\Ainvalid value for --redis: "rediss:\/\/h:6380" \(Redis over TLS needs hiredis with TLS support/,
+                 error.message)
   end
 
   def test_validate_ruby_values
@@ -238,17 +248,11 @@ class OptionsTest < Minitest::Test
     assert_empty Options.pending_warnings(Options.validate({ workers: 1, ping: 40 }, {}))
   end
 
-  def test_pending_warnings_name_the_option_and_value
+  def test_live_features_have_no_pending_warnings
     Dir.mktmpdir do |dir|
       options = Options.validate({ workers: 4, public: dir, ping: 10, max_message: 100,
                                    redis: "redis://localhost" }, {})
-      warnings = Options.pending_warnings(options)
-
-      assert_equal 1, warnings.size
-      refute(warnings.any? { |line| line.start_with?("--workers") }, "forked workers are live")
-      refute(warnings.any? { |line| line.start_with?("--public") }, "static files are live")
-      refute(warnings.any? { |line| line.start_with?("--ping", "--max-message") }, "WebSocket options are live")
-      assert_includes warnings, "--redis redis://localhost: pub/sub is not implemented yet in this version; ignored"
+      assert_empty Options.pending_warnings(options), "workers, static files, WebSocket options and Redis are live"
     end
   end
 

@@ -7,8 +7,8 @@ namespace bromine {
 
 bool PubSubRegistry::subscribe(std::string_view channel, uint64_t id, bool to_events) {
   auto it = channels_.find(channel);
-  if (it == channels_.end())
-    it = channels_.emplace(std::string(channel), std::vector<Subscriber>{}).first;
+  bool first = it == channels_.end();
+  if (first) it = channels_.emplace(std::string(channel), std::vector<Subscriber>{}).first;
   for (auto& subscriber : it->second) {
     if (subscriber.id == id) {
       subscriber.to_events = to_events;
@@ -16,6 +16,7 @@ bool PubSubRegistry::subscribe(std::string_view channel, uint64_t id, bool to_ev
     }
   }
   it->second.push_back(Subscriber{id, to_events});
+  if (first && observer_) observer_(channel, true);
   return true;
 }
 
@@ -27,7 +28,10 @@ bool PubSubRegistry::unsubscribe(std::string_view channel, uint64_t id) {
       std::find_if(list.begin(), list.end(), [id](const Subscriber& s) { return s.id == id; });
   if (found == list.end()) return false;
   list.erase(found);
-  if (list.empty()) channels_.erase(it);
+  if (list.empty()) {
+    channels_.erase(it);
+    if (observer_) observer_(channel, false);
+  }
   return true;
 }
 

@@ -25,12 +25,18 @@ public:
   const std::vector<Subscriber>& subscribers(std::string_view channel) const;
   size_t channel_count() const { return channels_.size(); }
 
+  // Called with (channel, true) when a channel gets its first subscriber and (channel, false)
+  // when it loses its last, so a link to other processes can follow what this one listens to.
+  using ChannelObserver = std::function<void(std::string_view channel, bool subscribed)>;
+  void set_channel_observer(ChannelObserver observer) { observer_ = std::move(observer); }
+
 private:
   struct Hash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, std::vector<Subscriber>, Hash, std::equal_to<>> channels_;
+  ChannelObserver observer_;
 };
 
 } // namespace bromine

@@ -1,7 +1,9 @@
-// PubSubRelay: one event loop thread, one RelayPeer per worker, frames fanned out unchanged.
+// PubSubRelay: one event loop thread, one RelayPeer per worker, frames fanned out unchanged,
+// and optionally a RedisBridge that follows the channels the workers subscribe to.
 #include "bromine/pubsub_relay.h"
 
 #include "bromine/event_loop.h"
+#include "redis_bridge.h"
 #include "relay_peer.h"
 
 #include <cstdio>
@@ -10,6 +12,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace bromine {
 
@@ -18,10 +22,14 @@ public:
   EventLoop loop;
   std::map<int, std::unique_ptr<RelayPeer>> peers; // by fd; relay thread only
   std::vector<std::unique_ptr<RelayPeer>> retired;
+  std::unique_ptr<RedisBridge> redis;
+  // With Redis: the channels each worker has subscribers for, and how many workers per channel.
+  std::map<int, std::unordered_set<std::string>> interests;
+  std::unordered_map<std::string, size_t> interested_workers;
 
   void add(int fd) {
     auto peer = std::make_unique<RelayPeer>(
-        loop, UniqueFd(fd), [this](const RelayMessage& m) { forward(m); },
+        loop, UniqueFd(fd), [this, fd](const RelayMessage& m) { on_frame(fd, m); },
         [this, fd] { drop(fd); });
     RelayPeer* raw = peer.get();
     peers[fd] = std::move(peer);
@@ -34,10 +42,45 @@ public:
     if (it == peers.end()) return;
     retired.push_back(std::move(it->second));
     peers.erase(it);
+    auto channels = interests.find(fd);
+    if (channels == interests.end()) return;
+    for (const std::string& channel : channels->second)
+      lose_interest(channel);
+    interests.erase(channels);
   }
 
-  void forward(const RelayMessage& m) {
-    auto frame = std::make_shared<const std::string>(m.frame);
+  void on_frame(int fd, const RelayMessage& m) {
+    switch (m.kind) {
+    case RelayFrameKind::Message:
+      forward(std::make_shared<const std::string>(m.frame));
+      if (redis) redis->publish(m.channel, m.message, m.binary);
+      break;
+    case RelayFrameKind::Subscribed:
+      if (interests[fd].emplace(m.channel).second &&
+          ++interested_workers[std::string(m.channel)] == 1 && redis) {
+        redis->subscribe(m.channel);
+      }
+      break;
+    case RelayFrameKind::Unsubscribed: {
+      auto channels = interests.find(fd);
+      if (channels == interests.end()) break;
+      auto it = channels->second.find(std::string(m.channel));
+      if (it == channels->second.end()) break;
+      channels->second.erase(it);
+      lose_interest(std::string(m.channel));
+      break;
+    }
+    }
+  }
+
+  void lose_interest(const std::string& channel) {
+    auto it = interested_workers.find(channel);
+    if (it == interested_workers.end() || --it->second > 0) return;
+    interested_workers.erase(it);
+    if (redis) redis->unsubscribe(channel);
+  }
+
+  void forward(const std::shared_ptr<const std::string>& frame) {
     // A send may drop a broken peer from the map: walk a copy.
     std::vector<RelayPeer*> targets;
     targets.reserve(peers.size());
@@ -48,8 +91,18 @@ public:
   }
 };
 
-PubSubRelay::PubSubRelay() : core_(std::make_unique<RelayCore>()) {
+PubSubRelay::PubSubRelay(const std::string& redis_url) : core_(std::make_unique<RelayCore>()) {
   core_->loop.set_after_batch([core = core_.get()] { core->retired.clear(); });
+  if (!redis_url.empty()) {
+    // Messages from other servers reach every worker through the relay's loop, in Redis's order.
+    core_->redis = std::make_unique<RedisBridge>(
+        parse_redis_url(redis_url),
+        [core = core_.get()](std::string_view channel, std::string_view message, bool binary) {
+          auto frame =
+              std::make_shared<const std::string>(encode_relay_frame(channel, message, binary));
+          core->loop.post([core, frame] { core->forward(frame); });
+        });
+  }
   // Signals belong to Ruby's threads, never to this one.
   sigset_t all, previous;
   sigfillset(&all);
@@ -63,6 +116,7 @@ PubSubRelay::PubSubRelay() : core_(std::make_unique<RelayCore>()) {
     core->peers.clear();
   });
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (core_->redis) core_->redis->start();
 }
 
 PubSubRelay::~PubSubRelay() {
@@ -90,6 +144,8 @@ void PubSubRelay::remove(int fd) {
 
 void PubSubRelay::stop() {
   if (!thread_.joinable()) return;
+  // The bridge first: its thread posts into the relay's loop.
+  if (core_->redis) core_->redis->stop();
   core_->loop.stop();
   thread_.join();
 }

@@ -19,6 +19,10 @@ uint32_t get_u32(const char* p) {
          (static_cast<uint32_t>(b[2]) << 16) | (static_cast<uint32_t>(b[3]) << 24);
 }
 
+constexpr char kBinaryFlag = 1;
+constexpr char kSubscribedFlag = 2;
+constexpr char kUnsubscribedFlag = 4;
+
 } // namespace
 
 std::string encode_relay_frame(std::string_view channel, std::string_view message, bool binary) {
@@ -26,9 +30,15 @@ std::string encode_relay_frame(std::string_view channel, std::string_view messag
   out.reserve(kRelayHeaderSize + channel.size() + message.size());
   put_u32(out, static_cast<uint32_t>(channel.size()));
   put_u32(out, static_cast<uint32_t>(message.size()));
-  out.push_back(binary ? 1 : 0);
+  out.push_back(binary ? kBinaryFlag : 0);
   out.append(channel);
   out.append(message);
+  return out;
+}
+
+std::string encode_relay_interest(std::string_view channel, bool subscribed) {
+  std::string out = encode_relay_frame(channel, {}, false);
+  out[8] = subscribed ? kSubscribedFlag : kUnsubscribedFlag;
   return out;
 }
 
@@ -51,7 +61,9 @@ std::optional<RelayMessage> RelayFrameReader::next() {
   }
   if (available < total) return std::nullopt;
   RelayMessage m;
-  m.binary = (head[8] & 1) != 0;
+  m.binary = (head[8] & kBinaryFlag) != 0;
+  if (head[8] & kSubscribedFlag) m.kind = RelayFrameKind::Subscribed;
+  if (head[8] & kUnsubscribedFlag) m.kind = RelayFrameKind::Unsubscribed;
   m.channel = std::string_view(head + kRelayHeaderSize, channel_size);
   m.message = std::string_view(head + kRelayHeaderSize + channel_size, message_size);
   m.frame = std::string_view(head, total);

@@ -24,6 +24,9 @@ ServerCore::ServerCore(ServerOptions opts) : options(std::move(opts)) {
   limits.max_body_bytes = options.max_body_bytes;
   limits.spool_threshold = options.body_spool_threshold;
   loop.set_after_batch([this] { after_batch(); });
+  if (!options.redis_url.empty()) redis_endpoint_ = parse_redis_url(options.redis_url);
+  pubsub.set_channel_observer(
+      [this](std::string_view channel, bool subscribed) { channel_changed(channel, subscribed); });
   if (!options.public_dir.empty()) {
     static_files.emplace(StaticFilesOptions{options.public_dir, options.static_cache_control, true,
                                             kStaticCacheValid});
@@ -31,6 +34,7 @@ ServerCore::ServerCore(ServerOptions opts) : options(std::move(opts)) {
 }
 
 ServerCore::~ServerCore() {
+  redis_.reset(); // its thread posts into the loop
   retired_.clear();
   slots_.clear();
 }
@@ -70,6 +74,7 @@ void ServerCore::publish(std::string channel, std::string message, bool binary) 
       relay_->send(encode_relay_frame(c, m, b));
     } else {
       deliver(c, m, b);
+      if (redis_) redis_->publish(c, m, b);
     }
   };
   if (loop.in_loop_thread()) {
@@ -84,10 +89,26 @@ void ServerCore::publish(std::string channel, std::string message, bool binary) 
 void ServerCore::set_relay(UniqueFd socket) {
   relay_ = std::make_unique<RelayPeer>(
       loop, std::move(socket),
-      [this](const RelayMessage& m) { deliver(m.channel, m.message, m.binary); },
+      [this](const RelayMessage& m) {
+        if (m.kind == RelayFrameKind::Message) deliver(m.channel, m.message, m.binary);
+      },
       [] {
         std::fprintf(stderr, "bromine: lost the pub/sub relay; publishing in this process only\n");
       });
+}
+
+// The first subscriber to a channel arrived or the last left: the process that holds the Redis
+// link (this one, or the master behind the relay) subscribes or unsubscribes there.
+void ServerCore::channel_changed(std::string_view channel, bool subscribed) {
+  if (relay_) {
+    if (!relay_->closed()) relay_->send(encode_relay_interest(channel, subscribed));
+  } else if (redis_) {
+    if (subscribed) {
+      redis_->subscribe(channel);
+    } else {
+      redis_->unsubscribe(channel);
+    }
+  }
 }
 
 namespace {
@@ -212,10 +233,21 @@ void ServerCore::sweep_timeouts() {
 
 void ServerCore::run() {
   if (relay_) relay_->start();
+  if (redis_endpoint_ && !relay_) {
+    // Messages from Redis join the loop's queue behind the publishes already posted.
+    redis_ = std::make_unique<RedisBridge>(
+        *redis_endpoint_, [this](std::string_view channel, std::string_view message, bool binary) {
+          loop.post([this, c = std::string(channel), m = std::string(message), binary] {
+            deliver(c, m, binary);
+          });
+        });
+    redis_->start();
+  }
   for (auto& listener : listeners)
     listener->start();
   loop.run_after(kSweepInterval, [this] { sweep_timeouts(); });
   loop.run();
+  if (redis_) redis_->stop();
   if (options.access_log) access_log.flush();
 }
 

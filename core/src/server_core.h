@@ -9,6 +9,7 @@
 #include "http_request_parser.h"
 #include "listener.h"
 #include "pubsub_registry.h"
+#include "redis_bridge.h"
 #include "relay_peer.h"
 
 #include <array>
@@ -96,6 +97,7 @@ private:
   void after_batch();
   void stop_when_empty();
   void deliver(std::string_view channel, std::string_view message, bool binary);
+  void channel_changed(std::string_view channel, bool subscribed);
 
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_slots_;
@@ -104,6 +106,9 @@ private:
   std::vector<Connection*> flush_list_;
   std::vector<PubSubRegistry::Subscriber> delivery_scratch_;
   std::unique_ptr<RelayPeer> relay_;
+  // With ServerOptions::redis_url and no relay; started by run().
+  std::optional<RedisEndpoint> redis_endpoint_;
+  std::unique_ptr<RedisBridge> redis_;
   std::array<char, 64 * 1024> read_buffer_;
   bool stopping_ = false;
   EventLoop::Clock::time_point stop_deadline_;

@@ -114,5 +114,23 @@ TEST(PubSubRegistryTest, ManySubscribersKeepTheirOrderThroughRemovals) {
   EXPECT_EQ(listing(registry, "big"), expected);
 }
 
+TEST(PubSubRegistryTest, TheObserverHearsOfTheFirstSubscriberAndTheLast) {
+  PubSubRegistry registry;
+  std::vector<std::pair<std::string, bool>> changes;
+  registry.set_channel_observer([&](std::string_view channel, bool subscribed) {
+    changes.emplace_back(std::string(channel), subscribed);
+  });
+  registry.subscribe("room", 1, false);
+  registry.subscribe("room", 2, false);
+  registry.subscribe("room", 2, true); // a mode change only
+  registry.subscribe("other", 1, false);
+  registry.unsubscribe("room", 1);
+  registry.unsubscribe("room", 3); // never there
+  registry.unsubscribe("room", 2);
+  registry.subscribe("room", 4, false);
+  using Changes = std::vector<std::pair<std::string, bool>>;
+  EXPECT_EQ(changes, (Changes{{"room", true}, {"other", true}, {"room", false}, {"room", true}}));
+}
+
 } // namespace
 } // namespace bromine

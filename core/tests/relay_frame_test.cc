@@ -33,6 +33,24 @@ TEST(RelayFrame, RoundTripsWholeAndByteByByte) {
   }
 }
 
+TEST(RelayFrame, InterestFramesAreNotMessages) {
+  std::string stream = encode_relay_interest("room", true) +
+                       encode_relay_frame("room", "hi", true) +
+                       encode_relay_interest("room", false);
+  RelayFrameReader reader;
+  reader.feed(stream);
+  auto subscribed = reader.next();
+  auto message = reader.next();
+  auto unsubscribed = reader.next();
+  ASSERT_TRUE(subscribed && message && unsubscribed);
+  EXPECT_EQ(subscribed->kind, RelayFrameKind::Subscribed);
+  EXPECT_EQ(subscribed->channel, "room");
+  EXPECT_EQ(message->kind, RelayFrameKind::Message);
+  EXPECT_TRUE(message->binary);
+  EXPECT_EQ(unsubscribed->kind, RelayFrameKind::Unsubscribed);
+  EXPECT_EQ(unsubscribed->channel, "room");
+}
+
 TEST(RelayFrame, AFrameAboveTheLimitFailsTheLink) {
   RelayFrameReader reader;
   std::string header(kRelayHeaderSize, '\0');

@@ -6,6 +6,8 @@
 #include "bromine/response_head.h"
 #include "bromine/server.h"
 #include "bromine/websocket.h"
+#include "redis_bridge.h"
+#include "redis_test_server.h"
 #include "socket_client.h"
 #include "websocket_test_client.h"
 
@@ -1047,6 +1049,66 @@ TEST_F(WebSocketServerTest, PublishFromOtherThreadsKeepsEachThreadsOrder) {
     }
     EXPECT_EQ(next, std::vector<int>(kThreads, kEach));
   }
+}
+
+// --- Pub/sub through Redis ------------------------------------------------------------------
+
+TEST_F(WebSocketServerTest, RedisCarriesPublishesBetweenServersOnceEach) {
+  if (!test::redis_server_available()) GTEST_SKIP() << "redis-server not installed (bin/setup)";
+  test::RedisTestServer redis;
+  ServerOptions options;
+  options.redis_url = redis.unix_url();
+  start(options);
+  set_behavior(Behavior{Echo::kNone, false, "room"});
+  Peer peer = open();
+  ASSERT_TRUE(redis.wait_for_subscribers("room", 1)) << "the first subscriber subscribes in Redis";
+
+  // Another server, as far as Redis can tell.
+  std::mutex mutex;
+  std::vector<std::string> other_got;
+  RedisBridge other(parse_redis_url(redis.unix_url()),
+                    [&](std::string_view, std::string_view message, bool) {
+                      std::lock_guard lock(mutex);
+                      other_got.emplace_back(message);
+                    });
+  other.start();
+  other.subscribe("room");
+  ASSERT_TRUE(redis.wait_for_subscribers("room", 2));
+
+  other.publish("room", "from the other server", false);
+  expect_message(peer.client, "from the other server");
+  for (int i = 0; i < 20; ++i)
+    server_->publish("room", "local " + std::to_string(i), i == 5);
+  for (int i = 0; i < 20; ++i)
+    expect_message(peer.client, "local " + std::to_string(i), i == 5);
+  auto other_count = [&](size_t count) {
+    auto deadline = test::Clock::now() + test::kIoTimeout;
+    while (test::Clock::now() < deadline) {
+      {
+        std::lock_guard lock(mutex);
+        if (other_got.size() >= count) return true;
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  };
+  // The raw message goes out once the local ones have crossed Redis, so it comes after them
+  // everywhere: a second copy of any of them would arrive before it.
+  ASSERT_TRUE(other_count(20));
+  ASSERT_TRUE(redis.publish("room", "raw from redis-cli"));
+  expect_message(peer.client, "raw from redis-cli");
+  ASSERT_TRUE(other_count(21));
+  {
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(other_got.size(), 21u) << "20 local publishes and the raw one";
+    for (int i = 0; i < 20; ++i)
+      EXPECT_EQ(other_got[i], "local " + std::to_string(i));
+    EXPECT_EQ(other_got.back(), "raw from redis-cli");
+  }
+
+  // The last local subscriber leaves: the server unsubscribes in Redis.
+  peer.events->socket().unsubscribe("room");
+  EXPECT_TRUE(redis.wait_for_subscribers("room", 1));
 }
 
 } // namespace

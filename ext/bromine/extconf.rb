@@ -34,6 +34,9 @@ end
 
 abort "bromine: libcrypto not found (libssl-dev): run bin/setup" unless have_library("crypto")
 abort "bromine: libpthread not found: run bin/setup" unless have_library("pthread")
+unless have_library("hiredis", "redisConnect", "hiredis/hiredis.h")
+  abort "bromine: hiredis not found (libhiredis-dev, for --redis): run bin/setup"
+end
 
 $srcs = all_sources.map { |path| File.basename(path) }
 $VPATH << CORE_SRC << LLHTTP_SRC
@@ -51,7 +54,7 @@ $CXXFLAGS << " -Werror" if werror
 # llhttp is third-party generated C: compiled as C, its warnings are not ours to fix.
 $CFLAGS << " -fvisibility=hidden -O2 -w"
 
-$LIBS << " -lstdc++" # -lcrypto and -lpthread were added by have_library
+$LIBS << " -lstdc++" # -lcrypto, -lpthread and -lhiredis were added by have_library
 
 create_makefile("bromine/bromine")
 

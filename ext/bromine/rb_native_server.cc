@@ -16,6 +16,7 @@
 #include <mutex>
 #include <pthread.h>
 #include <signal.h>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -121,9 +122,22 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   VALUE base_env = option(options, "base_env");
   if (!RB_TYPE_P(base_env, T_HASH)) rb_raise(rb_eArgError, "base_env must be a Hash");
 
+  VALUE redis = option(options, "redis");
+  if (!NIL_P(redis)) core.redis_url = StringValueCStr(redis);
+
+  // A bad Redis URL throws: the message is copied out so no C++ frame is left when Ruby raises.
+  std::unique_ptr<Server> server;
+  char error[512] = "";
+  try {
+    server = std::make_unique<Server>(core);
+  } catch (const std::invalid_argument& e) {
+    std::snprintf(error, sizeof error, "%s", e.what());
+  }
+  if (!server) rb_raise(rb_eArgError, "%s", error);
+
   auto* s = new NativeServer();
   RTYPEDDATA_DATA(self) = s;
-  s->server = std::make_unique<Server>(core);
+  s->server = std::move(server);
   s->app = app;
   s->bind = NIL_P(bind) ? "127.0.0.1" : StringValueCStr(bind);
   s->port = NIL_P(port) ? 3000 : static_cast<uint16_t>(NUM2UINT(port));

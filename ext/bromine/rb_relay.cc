@@ -3,7 +3,10 @@
 
 #include "bromine/pubsub_relay.h"
 
+#include <cstdio>
 #include <fcntl.h>
+#include <stdexcept>
+#include <string>
 
 namespace bromine::ruby {
 
@@ -34,8 +37,26 @@ VALUE relay_alloc(VALUE klass) {
   return TypedData_Wrap_Struct(klass, &relay_type, nullptr);
 }
 
-VALUE relay_initialize(VALUE self) {
-  RTYPEDDATA_DATA(self) = new PubSubRelay();
+// initialize(redis_url = nil): with a URL, the relay also holds the server's Redis link.
+// ArgumentError for a bad URL.
+VALUE relay_initialize(int argc, VALUE* argv, VALUE self) {
+  VALUE redis_url = Qnil;
+  rb_scan_args(argc, argv, "01", &redis_url);
+  std::string url = NIL_P(redis_url) ? std::string() : std::string(StringValueCStr(redis_url));
+  // The message is copied out so no C++ frame is left when Ruby raises.
+  char error[512] = "";
+  PubSubRelay* relay = nullptr;
+  try {
+    relay = new PubSubRelay(url);
+  } catch (const std::invalid_argument& e) {
+    std::snprintf(error, sizeof error, "%s", e.what());
+  }
+  if (!relay) {
+    url.clear();
+    url.shrink_to_fit();
+    rb_raise(rb_eArgError, "%s", error);
+  }
+  RTYPEDDATA_DATA(self) = relay;
   return self;
 }
 
@@ -63,7 +84,7 @@ VALUE relay_stop(VALUE self) {
 void init_relay(VALUE native_module) {
   VALUE cRelay = rb_define_class_under(native_module, "Relay", rb_cObject);
   rb_define_alloc_func(cRelay, relay_alloc);
-  rb_define_method(cRelay, "initialize", RUBY_METHOD_FUNC(relay_initialize), 0);
+  rb_define_method(cRelay, "initialize", RUBY_METHOD_FUNC(relay_initialize), -1);
   rb_define_method(cRelay, "add", RUBY_METHOD_FUNC(relay_add), 1);
   rb_define_method(cRelay, "remove", RUBY_METHOD_FUNC(relay_remove), 1);
   rb_define_method(cRelay, "stop", RUBY_METHOD_FUNC(relay_stop), 0);

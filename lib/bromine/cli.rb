@@ -36,7 +36,9 @@ module Bromine
             --shutdown-timeout SECONDS
                                      time given to requests in flight on shutdown (default: 10)
         -v, --log                    access log in Common Log Format, on stdout
-            --redis URL              pub/sub across servers through Redis (redis://host:port)
+            --redis URL              pub/sub across servers through Redis:
+                                     redis://[:password@]host[:port][/db] or
+                                     unix:///path/to/redis.sock (rediss:// is not supported)
         -h, --help                   show this help
             --version                show the version
 

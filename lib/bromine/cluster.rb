@@ -17,7 +17,9 @@ module Bromine
   # - TTIN/TTOU: one worker more / one fewer (never fewer than one).
   #
   # Pub/sub crosses workers through Native::Relay, a C++ thread in the master: each worker gets
-  # one end of a socket pair, the relay holds the other.
+  # one end of a socket pair, the relay holds the other. With --redis the relay also holds the
+  # server's one Redis link (the workers hold none), so each message is PUBLISHed once and each
+  # channel SUBSCRIBEd once, whatever the number of workers.
   #
   # Signal traps only queue the signal and write a byte to a self-pipe; everything else happens in
   # the main loop (#supervise), which sleeps in IO.select on that pipe and on the readiness pipes
@@ -67,7 +69,7 @@ module Bromine
     # the first workers serve (the caller prints the listen line then). Returns nil.
     def run(&on_serving)
       @wake_r, @wake_w = IO.pipe
-      @relay = Native::Relay.new
+      @relay = new_relay
       with_traps { supervise(on_serving) }
       nil
     ensure
@@ -87,6 +89,12 @@ module Bromine
     end
 
     private
+
+    def new_relay
+      Native::Relay.new(@server.options[:redis])
+    rescue ArgumentError => e # a --redis URL the core refuses
+      raise Bromine::Error, e.message
+    end
 
     def request(what)
       @requests << what

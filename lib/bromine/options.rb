@@ -66,16 +66,14 @@ module Bromine
       positive_seconds: "a number of seconds above 0",
       seconds: "a number of seconds, 0 or more",
       flag: "true or false",
-      redis_url: "a redis://, rediss:// or unix:// URL",
+      redis_url: "a redis://[:password@]host[:port][/db] or unix:///path URL",
       header_value: "a header value without line breaks"
     }.freeze
 
     # Features whose options are accepted now but which later versions implement. Each entry says,
     # for a value differing from the default, what happens instead. Remove an entry when its feature
     # lands.
-    PENDING = {
-      redis: "pub/sub is not implemented yet in this version; ignored"
-    }.freeze
+    PENDING = {}.freeze
 
     # The outcome of parsing a command line: what to do, the options given and the config.ru path.
     Parsed = Struct.new(:command, :options, :config_path, keyword_init: true)
@@ -85,6 +83,10 @@ module Bromine
       index[short] = key if short
     end.freeze
     private_constant :OPTION_BY_SPELLING
+
+    # A value refused for a reason more precise than EXPECTED's (raised by a convert_ method).
+    class Rejected < StandardError; end
+    private_constant :Rejected
 
     class << self
       # Parses command-line arguments. Returns a Parsed whose command is :run, :help or :version.
@@ -170,6 +172,8 @@ module Bromine
         return converted unless converted.nil?
 
         raise Error, "invalid value for #{name}: #{value.inspect} (expected #{EXPECTED.fetch(kind)})"
+      rescue Rejected => e
+        raise Error, "invalid value for #{name}: #{value.inspect} (#{e.message})"
       end
 
       def convert_port(value)
@@ -233,11 +237,23 @@ module Bromine
         end
       end
 
+      # The C++ core parses the URL again (core/src/redis_url.cc) and has the last word; this
+      # catches the usual mistakes early, with exit status 2.
       def convert_redis_url(value)
         return unless value.is_a?(String)
+        if value.start_with?("rediss://")
+          raise Rejected, "Redis over TLS needs hiredis with TLS support (hiredis_ssl), which this " \
+                          "build of Bromine does not link; use redis:// or unix://"
+        end
 
         uri = URI.parse(value)
-        value if %w[redis rediss unix].include?(uri.scheme) && (uri.host || uri.path).to_s != ""
+        case uri.scheme
+        when "redis"
+          value if uri.host.to_s != "" && (uri.port.nil? || uri.port.between?(1, 65_535)) &&
+                   uri.path.to_s.match?(%r{\A(/\d*)?\z})
+        when "unix"
+          value if uri.path.to_s.start_with?("/")
+        end
       rescue URI::InvalidURIError
         nil
       end

@@ -167,7 +167,8 @@ module Bromine
     # master goes away. Calls ready once serving.
     def serve_worker(listen_fd:, relay_fd:, master_pid:, ready:)
       orphaned = proc { stop if !@stop_requested && Process.ppid != master_pid }
-      serve_natively({ listen_fd: listen_fd, relay_fd: relay_fd }, tick: orphaned) { ready.call }
+      # The master's relay holds the Redis link for every worker.
+      serve_natively({ listen_fd: listen_fd, relay_fd: relay_fd, redis: nil }, tick: orphaned) { ready.call }
     end
 
     private
@@ -184,12 +185,18 @@ module Bromine
     # Listens (or adopts the listening socket in extra_options), starts the IO thread, yields the
     # port, then runs the app on the worker threads until the native server stops.
     def serve_natively(extra_options = {}, tick: nil)
-      native = Native::Server.new(@app, native_options.merge(extra_options))
+      native = new_native_server(native_options.merge(extra_options))
       port = listen(native)
       native.start
       publish_running(native, port)
       yield port
       serve(native, tick)
+    end
+
+    def new_native_server(options)
+      Native::Server.new(@app, options)
+    rescue ArgumentError => e # a --redis URL the core refuses
+      raise Error, e.message
     end
 
     # The master of forked workers: it binds, then Cluster forks and supervises the workers.
@@ -258,6 +265,7 @@ module Bromine
         ping: @options[:ping],
         shutdown_timeout: @options[:shutdown_timeout],
         log: @options[:log],
+        redis: @options[:redis],
         base_env: base_env
       }
     end

@@ -1,8 +1,12 @@
 // The master process's relay for pub/sub across forked workers: a thread that forwards every
-// message a worker publishes to every worker (the publisher too), in arrival order.
+// message a worker publishes to every worker (the publisher too), in arrival order. With a Redis
+// URL it also holds the one Redis link of the whole server: it PUBLISHes what the workers
+// publish, SUBSCRIBEs to the channels any worker has subscribers for, and forwards to every
+// worker what other servers publish.
 #pragma once
 
 #include <memory>
+#include <string>
 #include <thread>
 
 namespace bromine {
@@ -11,8 +15,9 @@ class RelayCore;
 
 class PubSubRelay {
 public:
-  // Starts the relay thread.
-  PubSubRelay();
+  // Starts the relay thread (and the Redis link when `redis_url` is not empty; its syntax is
+  // ServerOptions::redis_url's). Throws std::invalid_argument for a bad URL.
+  explicit PubSubRelay(const std::string& redis_url = {});
   // Stops the thread and closes every link.
   ~PubSubRelay();
   PubSubRelay(const PubSubRelay&) = delete;

@@ -38,6 +38,12 @@ struct ServerOptions {
   std::string public_dir;
   // Cache-Control for the static files (empty: none).
   std::string static_cache_control;
+  // Pub/sub across servers through Redis: redis://[[user]:password@]host[:port][/db],
+  // unix:///path/to/redis.sock or unix:/path (empty: none). The server then PUBLISHes what it
+  // publishes and SUBSCRIBEs to the channels it has subscribers for, from a thread of its own
+  // (see RedisBridge in src/redis_bridge.h). Not used when set_relay() links the server to a
+  // relay: the master's PubSubRelay holds the Redis link for every worker.
+  std::string redis_url;
   // One Common Log Format line per response on stdout.
   bool access_log = false;
   int listen_backlog = 1024;
@@ -49,6 +55,7 @@ using RequestHandler = std::function<void(HttpRequest&& request, Responder&& res
 
 class Server {
 public:
+  // Throws std::invalid_argument for a bad ServerOptions::redis_url.
   explicit Server(ServerOptions options);
   ~Server();
   Server(const Server&) = delete;
@@ -76,7 +83,8 @@ public:
   void on_stopping(std::function<void()> hook);
 
   // Sends `message` to every subscriber of `channel`, in call order per channel (through the
-  // relay, to every worker process, when there is one). Any thread.
+  // relay, to every worker process, when there is one; and to every server that shares the Redis
+  // of ServerOptions::redis_url). Any thread.
   void publish(std::string channel, std::string message, bool binary = false);
 
   // Runs the event loop on the calling thread until the server has stopped.
