@@ -25,6 +25,9 @@ namespace bromine::ruby {
 namespace {
 
 struct NativeServer {
+  // Filled from the Ruby options before the server exists; a member, so that a Ruby raise while
+  // reading them (a longjmp) leaves nothing on the C++ stack to leak.
+  ServerOptions options;
   std::unique_ptr<Server> server;
   WorkQueue queue;
   std::thread io_thread;
@@ -76,7 +79,7 @@ const rb_data_type_t server_type = {
 
 NativeServer& get(VALUE self) {
   auto* s = static_cast<NativeServer*>(rb_check_typeddata(self, &server_type));
-  if (!s) rb_raise(rb_eRuntimeError, "uninitialized server");
+  if (!s || !s->server) rb_raise(rb_eRuntimeError, "uninitialized server");
   return *s;
 }
 
@@ -102,7 +105,11 @@ uint64_t bytes_option(VALUE options, const char* name, uint64_t fallback) {
 
 VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   Check_Type(options, T_HASH);
-  ServerOptions core;
+  if (RTYPEDDATA_DATA(self)) rb_raise(rb_eRuntimeError, "server already initialized");
+  // Owned by `self` from here on: whatever raises below, GC frees it.
+  auto* s = new NativeServer();
+  RTYPEDDATA_DATA(self) = s;
+  ServerOptions& core = s->options;
   core.max_body_bytes = bytes_option(options, "max_body", core.max_body_bytes);
   core.max_header_bytes = bytes_option(options, "max_headers", core.max_header_bytes);
   core.keep_alive_timeout = seconds_option(options, "keep_alive", core.keep_alive_timeout);
@@ -126,18 +133,14 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   if (!NIL_P(redis)) core.redis_url = StringValueCStr(redis);
 
   // A bad Redis URL throws: the message is copied out so no C++ frame is left when Ruby raises.
-  std::unique_ptr<Server> server;
   char error[512] = "";
   try {
-    server = std::make_unique<Server>(core);
+    s->server = std::make_unique<Server>(core);
   } catch (const std::invalid_argument& e) {
     std::snprintf(error, sizeof error, "%s", e.what());
   }
-  if (!server) rb_raise(rb_eArgError, "%s", error);
+  if (!s->server) rb_raise(rb_eArgError, "%s", error);
 
-  auto* s = new NativeServer();
-  RTYPEDDATA_DATA(self) = s;
-  s->server = std::move(server);
   s->app = app;
   s->bind = NIL_P(bind) ? "127.0.0.1" : StringValueCStr(bind);
   s->port = NIL_P(port) ? 3000 : static_cast<uint16_t>(NUM2UINT(port));
