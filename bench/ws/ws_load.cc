@@ -17,8 +17,9 @@
 // One thread and one epoll loop for every connection; non-blocking sockets to 127.0.0.1 (several
 // loopback source addresses beyond 28,000 connections). Client frames are masked, as RFC 6455
 // requires: the echo frame is masked once into a template that every send reuses. Progress goes
-// to stderr; stdout gets "MEASURING" when the measured window opens (echo, broadcast) or
-// "OPEN ..." once every connection is open (idle), then one line "RESULT key=value ...". Exit
+// to stderr; stdout gets "OPEN connections=N seconds=S" once every connection is open (in
+// broadcast mode with publisher_port=P, the publisher's local port), "MEASURING" when the
+// measured window opens (echo, broadcast), then one line "RESULT key=value ...". Exit
 // status 0 when the run was clean, 1 when a connection failed or a message was wrong.
 #include "latency_histogram.h"
 
@@ -723,6 +724,19 @@ void LoadGenerator::on_all_open() {
   std::fprintf(stderr, "ws_load: %zu connections open in %.2f s (%llu connect retries)\n",
                connections_.size(), static_cast<double>(now - started_) / 1e9,
                static_cast<unsigned long long>(connect_retries_));
+  // bench/ws/run counts, from here, which server process holds which connection; the publisher's
+  // local port tells its connection apart from the subscribers'.
+  std::printf("OPEN connections=%zu seconds=%.3f", open_,
+              static_cast<double>(now - started_) / 1e9);
+  if (options_.mode == Mode::Broadcast) {
+    sockaddr_in local{};
+    socklen_t length = sizeof local;
+    if (::getsockname(connections_[publisher_].fd.get(), reinterpret_cast<sockaddr*>(&local),
+                      &length) == 0)
+      std::printf(" publisher_port=%u", static_cast<unsigned>(ntohs(local.sin_port)));
+  }
+  std::printf("\n");
+  std::fflush(stdout);
   auto start_running = [&](int64_t t) {
     phase_ = Phase::Running;
     measure_start_ = t + static_cast<int64_t>(options_.warmup * 1e9);
@@ -747,9 +761,6 @@ void LoadGenerator::on_all_open() {
   case Mode::Idle:
     phase_ = Phase::Holding;
     phase_deadline_ = now + static_cast<int64_t>(options_.hold * 1e9);
-    std::printf("OPEN connections=%zu seconds=%.3f\n", open_,
-                static_cast<double>(now - started_) / 1e9);
-    std::fflush(stdout);
     return;
   }
 }
