@@ -6,7 +6,7 @@ require_relative "test_helper"
 # rackup gem with Rack 3, Rack::Handler::Bromine with Rack 2.2's own rackup) and starts it.
 class RackupTest < BromineTest::TestCase
   def test_rackup_starts_bromine
-    port = free_port
+    port = BromineTest.free_port
     rackup = Rack.release < "3" ? Gem.bin_path("rack", "rackup") : Gem.bin_path("rackup", "rackup")
     command = [RbConfig.ruby, "-I", BromineTest::ServerProcess::LIB, rackup, "-s", "bromine",
                "-o", "127.0.0.1", "-p", port.to_s, "test/apps/hello.ru"]

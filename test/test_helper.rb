@@ -10,6 +10,7 @@ require "time"
 require "timeout"
 require "rack"
 
+require_relative "support/free_port"
 require_relative "support/server_process"
 require_relative "support/raw_client"
 
@@ -131,14 +132,6 @@ module BromineTest
 
     def finish_http(connection)
       connection.finish if connection.started?
-    end
-
-    # A TCP port nobody listens on right now, for commands whose port cannot be 0 (rackup -p).
-    def free_port
-      probe = TCPServer.new("127.0.0.1", 0)
-      probe.addr[1]
-    ensure
-      probe&.close
     end
 
     # Rack 3 features the Rack 2.2 SPEC lacks (and its Rack::Lint rejects), skipped under Rack 2.2.

@@ -2,6 +2,7 @@
 
 require "socket"
 require "tmpdir"
+require_relative "free_port"
 
 module BromineTest
   # A real redis-server for the --redis tests, on a free port of 127.0.0.1, without persistence,
@@ -18,7 +19,7 @@ module BromineTest
 
     def initialize
       @dir = Dir.mktmpdir("bromine-redis")
-      @port = free_port
+      @port = BromineTest.free_port
       @pid = nil
     end
 
@@ -103,13 +104,6 @@ module BromineTest
       when "*" then Array.new(Integer(line[1..])) { read_reply(socket) }
       else raise IOError, "unexpected reply #{line.inspect}"
       end
-    end
-
-    def free_port
-      probe = TCPServer.new("127.0.0.1", 0)
-      probe.addr[1]
-    ensure
-      probe&.close
     end
 
     def monotonic_now
