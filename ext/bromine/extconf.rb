@@ -1,7 +1,9 @@
 # frozen_string_literal: true
 
-# Builds lib/bromine/bromine.so from the binding (ext/bromine/*.cc), the C++ core (core/src/*.cc)
-# and llhttp's C sources, which Debian's node-llhttp package ships (compiled from there, not copied).
+# Builds lib/bromine/bromine.so from the binding (ext/bromine/*.cc), the C++ core
+# (core/src/<subsystem>/*.cc) and llhttp's C sources, which Debian's node-llhttp package ships
+# (compiled from there, not copied). The binding sees the core's public headers (core/include)
+# only; the core's own sources also see its private ones (core/src).
 require "mkmf"
 
 ROOT = File.expand_path("../..", __dir__)
@@ -20,7 +22,8 @@ unless missing.empty?
 end
 
 binding_sources = Dir[File.join(__dir__, "*.cc")].sort
-core_sources = Dir[File.join(CORE_SRC, "*.cc")].sort
+core_folders = Dir[File.join(CORE_SRC, "*")].select { |path| File.directory?(path) }.sort
+core_sources = core_folders.flat_map { |folder| Dir[File.join(folder, "*.cc")] }.sort
 llhttp_sources = LLHTTP_SOURCES.map { |name| File.join(LLHTTP_SRC, name) }
 warn "bromine: no binding sources (ext/bromine/*.cc) yet" if binding_sources.empty?
 
@@ -39,13 +42,13 @@ unless have_library("hiredis", "redisConnect", "hiredis/hiredis.h")
 end
 
 $srcs = all_sources.map { |path| File.basename(path) }
-$VPATH << CORE_SRC << LLHTTP_SRC
+$VPATH.concat(core_folders) << LLHTTP_SRC
 
 # -MMD -MP: make rebuilds an object when a header it includes (core/include, core/src) changes.
 # Ruby's and llhttp's headers are included as system headers: their warnings under -Wextra
 # (unused parameters in Ruby's inline functions) are not ours and must not break -Werror.
 $INCFLAGS = $INCFLAGS.gsub(/-I(\$\((?:arch_)?hdrdir\)\S*)/, '-isystem \1')
-$INCFLAGS << " -I#{CORE_INCLUDE} -I#{CORE_SRC} -isystem #{LLHTTP_INCLUDE}"
+$INCFLAGS << " -I#{CORE_INCLUDE} -isystem #{LLHTTP_INCLUDE}"
 $CPPFLAGS << " -MMD -MP"
 
 werror = ENV.key?("BROMINE_WERROR") ? ENV["BROMINE_WERROR"] == "1" : ENV["CI"] == "true"
@@ -58,7 +61,10 @@ $LIBS << " -lstdc++" # -lcrypto, -lpthread and -lhiredis were added by have_libr
 
 create_makefile("bromine/bromine")
 
+core_objects = core_sources.map { |path| "#{File.basename(path, '.cc')}.o" }
 File.open("Makefile", "a") do |makefile|
+  makefile.puts "", "# The core's own sources include its private headers; the binding's don't."
+  makefile.puts "#{core_objects.join(' ')}: INCFLAGS += -I#{CORE_SRC}"
   makefile.puts "", "# Header dependencies written by -MMD.", "-include $(OBJS:.o=.d)"
   makefile.puts "CLEANOBJS += $(OBJS:.o=.d)"
 end

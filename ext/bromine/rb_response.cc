@@ -2,6 +2,7 @@
 #include "rb_response.h"
 
 #include "bromine/response_head.h"
+#include "bromine/websocket.h"
 #include "rb_gvl.h"
 
 #include <charconv>
@@ -389,7 +390,7 @@ void upgrade_to_websocket(Exchange& ex, VALUE handler) {
   add_app_headers(ex, head);
   head.add("Sec-WebSocket-Accept", websocket_accept(ex.work->request.header("sec-websocket-key")));
   head.finish_upgrade("websocket");
-  std::shared_ptr<WebSocketEvents> events = prepare_upgrade(*ex.sockets, ex.env, handler, false);
+  std::shared_ptr<UpgradedEvents> events = prepare_upgrade(*ex.sockets, ex.env, handler, false);
   ex.status = 101;
   ex.head_sent = ex.ended = true;
   ex.work->responder.upgrade_to_websocket(std::move(ex.out), std::move(events));
@@ -405,7 +406,7 @@ void start_event_stream(Exchange& ex, VALUE handler) {
   if (!ex.has_content_type) head.add("content-type", "text/event-stream");
   if (!ex.has_cache_control) head.add("cache-control", "no-cache");
   head.finish_unframed(); // the stream ends when the connection does
-  std::shared_ptr<WebSocketEvents> events = prepare_upgrade(*ex.sockets, ex.env, handler, true);
+  std::shared_ptr<UpgradedEvents> events = prepare_upgrade(*ex.sockets, ex.env, handler, true);
   ex.status = 200;
   ex.head_sent = ex.ended = true;
   ex.work->responder.upgrade_to_event_stream(std::move(ex.out), std::move(events));

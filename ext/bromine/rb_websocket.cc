@@ -63,8 +63,8 @@ SocketState& state_of(VALUE self) {
 }
 
 // The connection's handle; before it opens, one on which every call does nothing.
-const WebSocket& handle_of(SocketState& state) {
-  static const WebSocket not_open_yet;
+const UpgradedHandle& handle_of(SocketState& state) {
+  static const UpgradedHandle not_open_yet;
   return state.handle_ready.load(std::memory_order_acquire) ? state.handle : not_open_yet;
 }
 
@@ -217,7 +217,7 @@ VALUE module_publish(VALUE, VALUE channel, VALUE message) {
 // --- events from the loop thread -------------------------------------------------------------
 
 // Queues each event in the connection's mailbox and puts the connection in the work queue once.
-class RubySocketEvents final : public WebSocketEvents {
+class RubySocketEvents final : public UpgradedEvents {
 public:
   explicit RubySocketEvents(std::shared_ptr<SocketState> state) : state_(std::move(state)) {}
 
@@ -226,7 +226,7 @@ public:
     if (!closed_) push(SocketEvent{SocketEvent::Kind::Close, "", "", false, 1006});
   }
 
-  void on_open(const WebSocket& socket) override {
+  void on_open(const UpgradedHandle& socket) override {
     state_->handle = socket;
     state_->handle_ready.store(true, std::memory_order_release);
     push(SocketEvent{SocketEvent::Kind::Open, "", "", false, 0});
@@ -239,11 +239,11 @@ public:
     push(SocketEvent{SocketEvent::Kind::Publish, std::string(message), std::string(channel), false,
                      0});
   }
-  void on_shutdown(const WebSocket&) override {
+  void on_shutdown(const UpgradedHandle&) override {
     push(SocketEvent{SocketEvent::Kind::Shutdown, "", "", false, 0});
   }
   // The close frame waits until the callbacks queued before it have run (their writes go first).
-  bool defer_close(const WebSocket&) override {
+  bool defer_close(const UpgradedHandle&) override {
     push(SocketEvent{SocketEvent::Kind::CloseBarrier, "", "", false, 0});
     return true;
   }
@@ -408,8 +408,8 @@ void announce_websocket(VALUE env) {
   rb_hash_aset(env, key_rack_upgrade_p, sym_websocket);
 }
 
-std::shared_ptr<WebSocketEvents> prepare_upgrade(SocketContext& context, VALUE env, VALUE handler,
-                                                 bool event_stream) {
+std::shared_ptr<UpgradedEvents> prepare_upgrade(SocketContext& context, VALUE env, VALUE handler,
+                                                bool event_stream) {
   if (RB_TYPE_P(handler, T_CLASS)) {
     // One instance per connection; handlers whose initialize takes an argument get the env.
     int arity = rb_mod_method_arity(handler, id_initialize);

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "bromine/server.h"
-#include "bromine/websocket.h"
+#include "bromine/upgraded.h"
 
 #include <atomic>
 #include <memory>
@@ -73,7 +73,7 @@ struct SocketState {
   int8_t callback_modes[5] = {-1, -1, -1, -1, -1};
 
   // Set once by the loop thread when the connection opens, then only read.
-  WebSocket handle;
+  UpgradedHandle handle;
   std::atomic<bool> handle_ready{false};
 
   std::mutex mutex;                 // guards what follows
@@ -90,8 +90,8 @@ void init_websocket(VALUE bromine_module);
 // Turns the current request into a WebSocket if the app asked for it (env['upgrade.websocket'] or
 // env['rack.upgrade'] set and a status below 300). Writes the 101 to `head_out` and returns the
 // events object to hand to Responder::upgrade_to_websocket, or nullptr. GVL held; may raise.
-std::shared_ptr<WebSocketEvents> prepare_upgrade(SocketContext& context, VALUE env, VALUE handler,
-                                                 bool event_stream);
+std::shared_ptr<UpgradedEvents> prepare_upgrade(SocketContext& context, VALUE env, VALUE handler,
+                                                bool event_stream);
 
 // Runs the queued callbacks of one connection on a worker thread, with the GVL. Returns the
 // non-zero state of a Thread#kill or similar, to re-raise once C++ frames are gone.

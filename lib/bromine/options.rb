@@ -237,7 +237,7 @@ module Bromine
         end
       end
 
-      # The C++ core parses the URL again (core/src/redis_url.cc) and has the last word; this
+      # The C++ core parses the URL again (core/src/pubsub/redis_url.cc) and has the last word; this
       # catches the usual mistakes early, with exit status 2.
       def convert_redis_url(value)
         return unless value.is_a?(String)

@@ -1,6 +1,7 @@
 // One parsed HTTP/1.x request, owning its bytes: method, target, headers and body.
 #pragma once
 
+#include "bromine/ascii.h"
 #include "bromine/request_body.h"
 
 #include <cstdint>
@@ -83,8 +84,5 @@ private:
   RequestBody body_;
   std::string remote_address_;
 };
-
-// ASCII case-insensitive comparison, for header names and tokens.
-bool iequals(std::string_view a, std::string_view b);
 
 } // namespace bromine

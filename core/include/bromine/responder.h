@@ -1,16 +1,18 @@
 // A handle for answering one request, usable from any thread.
 #pragma once
 
+#include "bromine/http_request.h"
 #include "bromine/unique_fd.h"
-#include "bromine/websocket.h"
+#include "bromine/upgraded.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 namespace bromine {
 
-class ServerCore;
+class ConnectionHost;
 
 // Handed out with each request. Output is queued in the connection's write queue on the loop
 // thread, in call order. Every method may be called from any thread; calls for one request must
@@ -19,7 +21,7 @@ class ServerCore;
 class Responder {
 public:
   Responder() = default;
-  Responder(ServerCore* server, uint64_t connection_id, int fd);
+  Responder(ConnectionHost* host, uint64_t connection_id, int fd);
   Responder(Responder&& other) noexcept;
   Responder& operator=(Responder&& other) noexcept;
   Responder(const Responder&) = delete;
@@ -38,11 +40,11 @@ public:
 
   // Sends `head` (a complete 101 response) and turns the connection into a WebSocket whose
   // events go to `events`. Only for a request with is_websocket_upgrade().
-  void upgrade_to_websocket(std::string head, std::shared_ptr<WebSocketEvents> events);
+  void upgrade_to_websocket(std::string head, std::shared_ptr<UpgradedEvents> events);
 
   // Sends `head` (a complete 200 text/event-stream head, unframed) and keeps the connection as
   // a Server-Sent Events stream whose events go to `events` (on_message is never called).
-  void upgrade_to_event_stream(std::string head, std::shared_ptr<WebSocketEvents> events);
+  void upgrade_to_event_stream(std::string head, std::shared_ptr<UpgradedEvents> events);
 
   // Blocks the calling thread (never the loop thread) until fewer than `limit` bytes are queued
   // for this connection. Returns false if the connection is gone.
@@ -54,14 +56,18 @@ public:
   // after sending what was queued before.
   void hijacked();
 
-  explicit operator bool() const { return server_ != nullptr; }
+  explicit operator bool() const { return host_ != nullptr; }
 
 private:
   void release();
 
-  ServerCore* server_ = nullptr;
+  ConnectionHost* host_ = nullptr;
   uint64_t connection_id_ = 0;
   int fd_ = -1;
 };
+
+// Called on the loop thread for each complete request. The handler answers through the Responder
+// now or later, from any thread; the connection reads no further request until it has ended.
+using RequestHandler = std::function<void(HttpRequest&& request, Responder&& responder)>;
 
 } // namespace bromine

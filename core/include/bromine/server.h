@@ -4,6 +4,7 @@
 #include "bromine/event_loop.h"
 #include "bromine/http_request.h"
 #include "bromine/responder.h"
+#include "bromine/server_options.h"
 
 #include <chrono>
 #include <cstdint>
@@ -14,44 +15,7 @@
 
 namespace bromine {
 
-struct ServerOptions {
-  uint64_t max_header_bytes = 32 * 1024;
-  uint64_t max_body_bytes = 50ull << 20;
-  uint64_t body_spool_threshold = 64 * 1024;
-  // Idle time allowed between requests on a keep-alive connection.
-  std::chrono::milliseconds keep_alive_timeout{40'000};
-  // Time allowed for a request's header section, and for each pause while its body or the
-  // response is moving; slow clients are cut off after it.
-  std::chrono::milliseconds request_timeout{20'000};
-  std::chrono::milliseconds shutdown_timeout{10'000};
-  // Largest WebSocket message accepted (1009 above).
-  uint64_t websocket_max_message = 1 << 20;
-  // Idle WebSocket connections are pinged this often, and dropped if a whole interval passes
-  // without an answer. Zero disables pings.
-  std::chrono::milliseconds websocket_ping_interval{40'000};
-  // Above this many queued bytes, on_drained is reported once the queue empties.
-  uint64_t websocket_high_water = 64 * 1024;
-  // A WebSocket whose queue passes this is disconnected (1008) instead of growing without bound.
-  uint64_t websocket_max_pending = 16ull << 20;
-  // Static files: GET and HEAD requests for a file under this folder are answered by the server
-  // before the handler is called (empty: none). See StaticFiles.
-  std::string public_dir;
-  // Cache-Control for the static files (empty: none).
-  std::string static_cache_control;
-  // Pub/sub across servers through Redis: redis://[[user]:password@]host[:port][/db],
-  // unix:///path/to/redis.sock or unix:/path (empty: none). The server then PUBLISHes what it
-  // publishes and SUBSCRIBEs to the channels it has subscribers for, from a thread of its own
-  // (see RedisBridge in src/redis_bridge.h). Not used when set_relay() links the server to a
-  // relay: the master's PubSubRelay holds the Redis link for every worker.
-  std::string redis_url;
-  // One Common Log Format line per response on stdout.
-  bool access_log = false;
-  int listen_backlog = 1024;
-};
-
-// Called on the loop thread for each complete request. The handler answers through the Responder
-// now or later, from any thread; the connection reads no further request until it has ended.
-using RequestHandler = std::function<void(HttpRequest&& request, Responder&& responder)>;
+class ServerCore;
 
 class Server {
 public:

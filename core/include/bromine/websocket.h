@@ -1,88 +1,13 @@
-// WebSocket connections for embedders: the events a connection reports and a handle to act on it.
+// What an embedder needs of RFC 6455 itself to answer a handshake.
 #pragma once
 
-#include <atomic>
-#include <chrono>
-#include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 
 namespace bromine {
 
-class ServerCore;
-class WebSocket;
-
-// What an upgraded connection reports. Every method is called on the loop thread, in order:
-// on_open first, on_close last and exactly once.
-class WebSocketEvents {
-public:
-  virtual ~WebSocketEvents() = default;
-  // The 101 went out; `socket` stays valid (and copyable) for the connection's life and after.
-  virtual void on_open(const WebSocket& socket) = 0;
-  // One whole message; `data` is valid only during the call.
-  virtual void on_message(std::string_view data, bool binary) = 0;
-  // The outgoing queue emptied after having passed the high-water mark.
-  virtual void on_drained() {}
-  // A message published to a channel subscribed with `to_events`.
-  virtual void on_publish(std::string_view /*channel*/, std::string_view /*message*/) {}
-  // The server is stopping. The default closes with 1001 at once; an override must call
-  // close(1001) itself when it has said goodbye (the shutdown timeout forces it otherwise).
-  virtual void on_shutdown(const WebSocket& socket);
-  // The connection must close (the peer sent its close frame, or broke the protocol), but
-  // messages already reported may still be answered. Return true to have the close frame wait
-  // until WebSocket::resume_close() (or a few seconds at most); false sends it now.
-  virtual bool defer_close(const WebSocket& /*socket*/) { return false; }
-  // The connection is gone: the peer's close code, the server's own, or 1006 when it dropped.
-  virtual void on_close(uint16_t code, std::string_view reason) = 0;
-};
-
-// State shared between a connection and its handles, readable from any thread.
-struct WebSocketShared {
-  std::atomic<uint64_t> posted{0}; // bytes sent through handles, not yet queued by the loop
-  std::atomic<uint64_t> queued{0}; // bytes in the connection's queue, not yet sent
-  std::atomic<bool> open{true};    // false once a close was sent or the connection dropped
-};
-
-// A handle on one WebSocket connection, or one Server-Sent Events stream. Copyable; every method
-// may be called from any thread and is carried out on the loop thread in call order. Calls on a
-// closed connection do nothing.
-class WebSocket {
-public:
-  WebSocket() = default;
-  WebSocket(ServerCore* server, uint64_t id, std::shared_ptr<WebSocketShared> shared)
-      : server_(server), id_(id), shared_(std::move(shared)) {}
-
-  // Queues one message (a text frame, or binary). Returns false when the connection is closed.
-  bool send(std::string_view data, bool binary) const;
-  // Queues one Server-Sent Event (on a WebSocket: a text message with `data`). `retry_ms` < 0
-  // leaves the retry field out. Returns false when the connection is closed.
-  bool send_event(std::string_view data, std::string_view event, std::string_view id,
-                  int64_t retry_ms) const;
-  // Sends a close frame and closes the TCP connection after the peer answers (or a timeout).
-  void close(uint16_t code = 1000, std::string_view reason = {}) const;
-  // Subscribes to a channel: published messages are written by the server itself, or reported
-  // through WebSocketEvents::on_publish when `to_events`.
-  // Sets this connection's idle time before a ping (and before a silent peer is dropped);
-  // zero turns pings off.
-  void set_timeout(std::chrono::milliseconds timeout) const;
-  // Sends a close that defer_close() held back.
-  void resume_close() const;
-  void subscribe(std::string channel, bool to_events = false) const;
-  void unsubscribe(std::string channel) const;
-
-  bool is_open() const { return shared_ && shared_->open.load(std::memory_order_acquire); }
-  // Bytes written through send() or queued by the server and not yet handed to the kernel.
-  uint64_t pending() const;
-  uint64_t id() const { return id_; }
-
-private:
-  ServerCore* server_ = nullptr;
-  uint64_t id_ = 0;
-  std::shared_ptr<WebSocketShared> shared_;
-};
-
-// The Sec-WebSocket-Accept value answering a Sec-WebSocket-Key (RFC 6455 4.2.2). Any thread.
+// The Sec-WebSocket-Accept value answering a Sec-WebSocket-Key (RFC 6455 4.2.2); empty only if
+// OpenSSL fails (out of memory). Any thread.
 std::string websocket_accept(std::string_view key);
 
 } // namespace bromine

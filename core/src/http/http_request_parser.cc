@@ -1,0 +1,249 @@
+// HttpRequestParser: llhttp callbacks collecting one request at a time into an HttpRequest.
+#include "http/http_request_parser.h"
+
+#include <cstring>
+
+namespace bromine {
+
+namespace {
+
+bool is_token_char(unsigned char c) {
+  if (c >= '0' && c <= '9') return true;
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
+  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != 0;
+}
+
+constexpr size_t kLineStartBytes = 32;
+
+} // namespace
+
+// One settings table for every parser: it only holds the callbacks.
+const llhttp_settings_t* HttpRequestParser::settings() {
+  static const llhttp_settings_t table = [] {
+    llhttp_settings_t s;
+    llhttp_settings_init(&s);
+    s.on_message_begin = on_message_begin;
+    s.on_method = on_method;
+    s.on_url = on_url;
+    s.on_header_field = on_header_field;
+    s.on_header_value = on_header_value;
+    s.on_header_value_complete = on_header_value_complete;
+    s.on_headers_complete = on_headers_complete;
+    s.on_body = on_body;
+    s.on_message_complete = on_message_complete;
+    return s;
+  }();
+  return &table;
+}
+
+HttpRequestParser::HttpRequestParser(const ParserLimits& limits) : limits_(limits) {
+  llhttp_init(&parser_, HTTP_REQUEST, settings());
+  parser_.data = this;
+}
+
+int HttpRequestParser::fail(int status, const char* reason) {
+  error_status_ = status;
+  error_reason_ = reason;
+  return -1;
+}
+
+bool HttpRequestParser::count_header_bytes(size_t length) {
+  header_bytes_ += length;
+  return header_bytes_ <= limits_.max_header_bytes;
+}
+
+void HttpRequestParser::append_to(HttpRequest::Slice& slice, const char* at, size_t length) {
+  if (slice.length == 0) slice.offset = static_cast<uint32_t>(request_.storage_.size());
+  request_.storage_.append(at, length);
+  slice.length += static_cast<uint32_t>(length);
+}
+
+int HttpRequestParser::on_message_begin(llhttp_t* p) {
+  auto& s = self(p);
+  s.request_ = HttpRequest();
+  s.request_.storage_.reserve(512);
+  s.phase_ = Phase::Headers;
+  s.header_bytes_ = 0;
+  s.in_header_value_ = false;
+  return 0;
+}
+
+int HttpRequestParser::on_method(llhttp_t* p, const char* at, size_t length) {
+  auto& s = self(p);
+  if (!s.count_header_bytes(length)) return s.fail(431, "request line too long");
+  s.append_to(s.request_.method_, at, length);
+  return 0;
+}
+
+int HttpRequestParser::on_url(llhttp_t* p, const char* at, size_t length) {
+  auto& s = self(p);
+  if (!s.count_header_bytes(length)) return s.fail(431, "request line too long");
+  s.append_to(s.request_.target_, at, length);
+  return 0;
+}
+
+int HttpRequestParser::on_header_field(llhttp_t* p, const char* at, size_t length) {
+  auto& s = self(p);
+  // A field name is a token (RFC 9110 5.1); llhttp's loose mode lets spaces through.
+  for (size_t i = 0; i < length; ++i) {
+    if (!is_token_char(static_cast<unsigned char>(at[i]))) return s.fail(400, "invalid field name");
+  }
+  if (!s.count_header_bytes(length)) return s.fail(431, "header section too large");
+  auto& headers = s.request_.headers_;
+  if (headers.empty() || s.in_header_value_) {
+    if (headers.size() >= s.limits_.max_headers) return s.fail(431, "too many headers");
+    headers.emplace_back();
+    s.in_header_value_ = false;
+  }
+  s.append_to(headers.back().name, at, length);
+  return 0;
+}
+
+int HttpRequestParser::on_header_value(llhttp_t* p, const char* at, size_t length) {
+  auto& s = self(p);
+  if (!s.count_header_bytes(length)) return s.fail(431, "header section too large");
+  s.in_header_value_ = true;
+  s.append_to(s.request_.headers_.back().value, at, length);
+  return 0;
+}
+
+// RFC 9110 5.5: whitespace around a field value is not part of it. llhttp skips the leading
+// whitespace; drop the trailing whitespace while the value is still the last thing stored.
+int HttpRequestParser::on_header_value_complete(llhttp_t* p) {
+  auto& r = self(p).request_;
+  if (r.headers_.empty()) return 0;
+  HttpRequest::Slice& value = r.headers_.back().value;
+  while (value.length > 0 && (r.storage_.back() == ' ' || r.storage_.back() == '\t')) {
+    --value.length;
+    r.storage_.pop_back();
+  }
+  return 0;
+}
+
+int HttpRequestParser::on_headers_complete(llhttp_t* p) {
+  auto& s = self(p);
+  auto& r = s.request_;
+  if (p->http_major != 1) return s.fail(505, "HTTP version not supported");
+  for (const auto& header : r.headers_) {
+    // RFC 9112 5.1: whitespace between a field name and its colon must be rejected.
+    std::string_view name = r.view(header.name);
+    if (name.empty() || name.back() == ' ' || name.back() == '\t') {
+      return s.fail(400, "whitespace before a header colon");
+    }
+  }
+  r.major_ = p->http_major;
+  r.minor_ = p->http_minor;
+  r.info_.minor = p->http_minor;
+  r.info_.head = p->method == HTTP_HEAD;
+  r.info_.keep_alive = llhttp_should_keep_alive(p) != 0;
+  r.upgrade_ = p->upgrade != 0;
+  if ((p->flags & F_CONTENT_LENGTH) && p->content_length > s.limits_.max_body_bytes) {
+    return s.fail(413, "body larger than the limit");
+  }
+  if (r.minor_ >= 1 && iequals(r.header("expect"), "100-continue")) s.continue_requested_ = true;
+  s.phase_ = Phase::Body;
+  return 0;
+}
+
+int HttpRequestParser::on_body(llhttp_t* p, const char* at, size_t length) {
+  auto& s = self(p);
+  auto& body = s.request_.body_;
+  if (body.size() + length > s.limits_.max_body_bytes)
+    return s.fail(413, "body larger than the limit");
+  if (!body.append(std::string_view(at, length), s.limits_.spool_threshold)) {
+    return s.fail(500, "could not spool the body to a temporary file");
+  }
+  return 0;
+}
+
+int HttpRequestParser::on_message_complete(llhttp_t* p) {
+  auto& s = self(p);
+  s.complete_ = true;
+  s.phase_ = Phase::Idle;
+  s.continue_requested_ = false;
+  return HPE_PAUSED;
+}
+
+void HttpRequestParser::classify_llhttp_error(llhttp_errno_t err) {
+  if (error_status_) return; // one of our callbacks already chose the status
+  switch (err) {
+  case HPE_INVALID_METHOD:
+    error_status_ = 501;
+    error_reason_ = "method not implemented";
+    return;
+  case HPE_INVALID_VERSION:
+  case HPE_PAUSED_H2_UPGRADE: // "PRI * HTTP/2.0", the HTTP/2 connection preface
+    error_status_ = 505;
+    error_reason_ = "HTTP version not supported";
+    return;
+  default:
+    error_status_ = 400;
+    error_reason_ = llhttp_errno_name(err);
+    return;
+  }
+}
+
+HttpRequestParser::Result HttpRequestParser::feed(std::string_view data) {
+  if (error_status_) return {Status::Error, 0};
+  if (sniffing_method_) return sniff_method(data, 0);
+  if (line_start_.size() < kLineStartBytes) {
+    line_start_.append(data.substr(0, kLineStartBytes - line_start_.size()));
+  }
+  size_t consumed = 0;
+  llhttp_errno_t err;
+  for (;;) {
+    err = llhttp_execute(&parser_, data.data() + consumed, data.size() - consumed);
+    if (err == HPE_OK) return {Status::NeedMore, data.size()};
+    if (err != HPE_PAUSED && err != HPE_PAUSED_UPGRADE) break;
+    consumed = static_cast<size_t>(llhttp_get_error_pos(&parser_) - data.data());
+    if (err == HPE_PAUSED_UPGRADE) {
+      llhttp_resume_after_upgrade(&parser_);
+    } else {
+      llhttp_resume(&parser_);
+    }
+    // llhttp may pause a second time at the same spot to report an upgrade; that is not a request.
+    if (complete_) return {Status::Complete, consumed};
+  }
+  if (err == HPE_INVALID_METHOD) {
+    sniffing_method_ = true;
+    return sniff_method({}, data.size());
+  }
+  classify_llhttp_error(err);
+  return {Status::Error, 0};
+}
+
+// llhttp knows a fixed list of methods, so an unknown one fails at its first unexpected byte. Look
+// at the whole first word to tell an unknown but well-formed method (501) from garbage (400).
+HttpRequestParser::Result HttpRequestParser::sniff_method(std::string_view more, size_t consumed) {
+  if (line_start_.size() < kLineStartBytes) {
+    line_start_.append(more.substr(0, kLineStartBytes - line_start_.size()));
+  }
+  std::string_view line = line_start_;
+  while (!line.empty() && (line.front() == '\r' || line.front() == '\n'))
+    line.remove_prefix(1);
+  size_t i = 0;
+  while (i < line.size() && is_token_char(static_cast<unsigned char>(line[i])))
+    ++i;
+  if (i == line.size() && line_start_.size() < kLineStartBytes) {
+    return {Status::NeedMore, consumed + more.size()};
+  }
+  sniffing_method_ = false;
+  bool well_formed = i > 0 && i < line.size() && line[i] == ' ';
+  error_status_ = well_formed ? 501 : 400;
+  error_reason_ = well_formed ? "method not implemented" : "malformed request line";
+  return {Status::Error, 0};
+}
+
+HttpRequest HttpRequestParser::take_request() {
+  complete_ = false;
+  line_start_.clear();
+  return std::move(request_);
+}
+
+bool HttpRequestParser::take_continue_request() {
+  if (!continue_requested_) return false;
+  continue_requested_ = false;
+  return true;
+}
+
+} // namespace bromine

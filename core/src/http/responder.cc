@@ -1,0 +1,121 @@
+// Responder: forwards each call to the connection on the loop thread.
+#include "bromine/responder.h"
+
+#include "http/http_connection.h"
+#include "io/connection_host.h"
+
+#include <fcntl.h>
+
+namespace bromine {
+
+Responder::Responder(ConnectionHost* host, uint64_t connection_id, int fd)
+    : host_(host), connection_id_(connection_id), fd_(fd) {}
+
+Responder::Responder(Responder&& other) noexcept
+    : host_(std::exchange(other.host_, nullptr)), connection_id_(other.connection_id_),
+      fd_(other.fd_) {}
+
+Responder& Responder::operator=(Responder&& other) noexcept {
+  if (this != &other) {
+    release();
+    host_ = std::exchange(other.host_, nullptr);
+    connection_id_ = other.connection_id_;
+    fd_ = other.fd_;
+  }
+  return *this;
+}
+
+Responder::~Responder() {
+  release();
+}
+
+// A response nobody finished must not leave the connection waiting forever.
+void Responder::release() {
+  if (!host_) return;
+  with_connection<HttpConnection>(*host_, connection_id_,
+                                  [](HttpConnection& c) { c.end_response(false, 500, 0); });
+  host_ = nullptr;
+}
+
+void Responder::write(std::string bytes) {
+  if (!host_) return;
+  with_connection<HttpConnection>(
+      *host_, connection_id_,
+      [bytes = std::move(bytes)](HttpConnection& c) mutable { c.queue(std::move(bytes)); });
+}
+
+void Responder::write_file(UniqueFd file, uint64_t offset, uint64_t length) {
+  if (!host_) return;
+  // std::function needs a copyable callable: carry the descriptor as a shared owner.
+  auto shared = std::make_shared<UniqueFd>(std::move(file));
+  with_connection<HttpConnection>(*host_, connection_id_,
+                                  [shared, offset, length](HttpConnection& c) {
+                                    c.queue_file(std::move(*shared), offset, length);
+                                  });
+}
+
+void Responder::end(bool keep_alive, int status, uint64_t body_bytes) {
+  if (!host_) return;
+  with_connection<HttpConnection>(*host_, connection_id_, [=](HttpConnection& c) {
+    c.end_response(keep_alive, status, body_bytes);
+  });
+  host_ = nullptr;
+}
+
+void Responder::respond(std::string bytes, bool keep_alive, int status, uint64_t body_bytes) {
+  if (!host_) return;
+  with_connection<HttpConnection>(
+      *host_, connection_id_,
+      [bytes = std::move(bytes), keep_alive, status, body_bytes](HttpConnection& c) mutable {
+        c.queue(std::move(bytes));
+        c.end_response(keep_alive, status, body_bytes);
+      });
+  host_ = nullptr;
+}
+
+void Responder::upgrade_to_websocket(std::string head, std::shared_ptr<UpgradedEvents> events) {
+  if (!host_) return;
+  with_connection<HttpConnection>(
+      *host_, connection_id_,
+      [head = std::move(head), events = std::move(events)](HttpConnection& c) mutable {
+        c.upgrade_to_websocket(std::move(head), std::move(events));
+      });
+  host_ = nullptr;
+}
+
+void Responder::upgrade_to_event_stream(std::string head, std::shared_ptr<UpgradedEvents> events) {
+  if (!host_) return;
+  with_connection<HttpConnection>(
+      *host_, connection_id_,
+      [head = std::move(head), events = std::move(events)](HttpConnection& c) mutable {
+        c.upgrade_to_event_stream(std::move(head), std::move(events));
+      });
+  host_ = nullptr;
+}
+
+bool Responder::wait_until_drained(uint64_t limit) {
+  if (!host_) return false;
+  auto waiter = std::make_shared<DrainWaiter>();
+  with_connection<HttpConnection>(*host_, connection_id_, [waiter, limit](HttpConnection& c) {
+    c.wait_for_drain(waiter, limit);
+  });
+  std::unique_lock lock(waiter->mutex);
+  // A connection that disappears before the task runs never answers: don't wait forever.
+  if (!waiter->ready.wait_for(lock, std::chrono::seconds(60), [&] { return waiter->done; })) {
+    return false;
+  }
+  return waiter->connection_open;
+}
+
+UniqueFd Responder::duplicate_socket() const {
+  if (!host_ || fd_ < 0) return UniqueFd();
+  return UniqueFd(::fcntl(fd_, F_DUPFD_CLOEXEC, 0));
+}
+
+void Responder::hijacked() {
+  if (!host_) return;
+  with_connection<HttpConnection>(*host_, connection_id_, [](HttpConnection& c) { c.hijacked(); });
+  host_ = nullptr;
+}
+
+} // namespace bromine

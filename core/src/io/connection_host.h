@@ -1,0 +1,67 @@
+// What a connection reaches of the server that holds it: the loop, the options, the shared read
+// buffer, the connection table and channel subscriptions. The server implements it; connections
+// know this interface only, never the server, so the IO layer below them knows no protocol and
+// the server above them is free to wire protocols together.
+#pragma once
+
+#include "bromine/event_loop.h"
+#include "bromine/server_options.h"
+#include "io/connection.h"
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <utility>
+
+namespace bromine {
+
+class ConnectionHost {
+public:
+  // Any thread.
+  virtual EventLoop& loop() = 0;
+  virtual const ServerOptions& options() const = 0;
+  // True once a stop has begun. Any thread.
+  virtual bool stopping() const = 0;
+
+  // The rest: loop thread.
+
+  // Scratch space for reads; valid until the handler returns to the loop.
+  virtual std::span<char> read_buffer() = 0;
+
+  // Reserves a table slot and returns its id: slot and generation, so an id outlives nothing it
+  // named. install() then fills the slot with the connection built for that id.
+  virtual uint64_t reserve_id() = 0;
+  virtual void install(std::unique_ptr<Connection> connection) = 0;
+  // Takes the connection out of the table; it is destroyed after the current batch of events.
+  virtual void retire(Connection& connection) = 0;
+  // The open connection with this id, or nullptr.
+  virtual Connection* find(uint64_t id) = 0;
+  // Flushes `connection` once this batch of events is handled, so several messages queued in one
+  // batch leave in one write.
+  virtual void flush_later(Connection& connection) = 0;
+
+  // Channel subscriptions of connection `id`: published messages go to it (see PubSubRegistry).
+  // Return whether anything changed.
+  virtual bool subscribe(std::string_view channel, uint64_t id, bool to_events) = 0;
+  virtual bool unsubscribe(std::string_view channel, uint64_t id) = 0;
+
+protected:
+  ~ConnectionHost() = default;
+};
+
+// Runs `fn(connection)` on the loop thread if connection `id` is still open: at once when called
+// there, else posted. Any thread. An id names one connection of one type for its whole life (an
+// upgrade retires the HTTP connection and reserves a new id), so `T` is the type the id was
+// handed out for.
+template <typename T, typename Fn> void with_connection(ConnectionHost& host, uint64_t id, Fn fn) {
+  if (host.loop().in_loop_thread()) {
+    if (Connection* c = host.find(id)) fn(static_cast<T&>(*c));
+    return;
+  }
+  host.loop().post([&host, id, fn = std::move(fn)]() mutable {
+    if (Connection* c = host.find(id)) fn(static_cast<T&>(*c));
+  });
+}
+
+} // namespace bromine

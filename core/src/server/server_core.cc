@@ -1,0 +1,264 @@
+// ServerCore: the connection table, timeouts and the graceful stop.
+#include "server/server_core.h"
+
+#include "sse/sse_event.h"
+#include "upgraded/upgraded_connection.h"
+#include "websocket/websocket_frame.h"
+
+#include <cstdio>
+
+namespace bromine {
+
+namespace {
+
+constexpr auto kSweepInterval = std::chrono::seconds(1);
+// How long a small static file held in memory is trusted before it is read again: a file changed
+// on disk shows within this time (nginx's open_file_cache_valid, whose default is 60 s).
+constexpr auto kStaticCacheValid = std::chrono::milliseconds(1000);
+
+} // namespace
+
+ServerCore::ServerCore(ServerOptions opts) : options_(std::move(opts)) {
+  http_.limits.max_header_bytes = options_.max_header_bytes;
+  http_.limits.max_body_bytes = options_.max_body_bytes;
+  http_.limits.spool_threshold = options_.body_spool_threshold;
+  loop_.set_after_batch([this] { after_batch(); });
+  if (!options_.redis_url.empty()) redis_endpoint_ = parse_redis_url(options_.redis_url);
+  pubsub_.set_channel_observer(
+      [this](std::string_view channel, bool subscribed) { channel_changed(channel, subscribed); });
+  if (!options_.public_dir.empty()) {
+    http_.static_files.emplace(StaticFilesOptions{
+        options_.public_dir, options_.static_cache_control, true, kStaticCacheValid});
+  }
+}
+
+ServerCore::~ServerCore() {
+  redis_.reset(); // its thread posts into the loop
+  retired_.clear();
+  slots_.clear();
+}
+
+void ServerCore::publish(std::string channel, std::string message, bool binary) {
+  auto send = [this](const std::string& c, const std::string& m, bool b) {
+    // With a relay, every worker (this one too) delivers what the relay brings back, so all
+    // of them see one order per channel.
+    if (relay_ && !relay_->closed()) {
+      relay_->send(encode_relay_frame(c, m, b));
+    } else {
+      deliver(c, m, b);
+      if (redis_) redis_->publish(c, m, b);
+    }
+  };
+  if (loop_.in_loop_thread()) {
+    send(channel, message, binary);
+    return;
+  }
+  loop_.post([send, channel = std::move(channel), message = std::move(message), binary] {
+    send(channel, message, binary);
+  });
+}
+
+void ServerCore::set_relay(UniqueFd socket) {
+  relay_ = std::make_unique<RelayPeer>(
+      loop_, std::move(socket),
+      [this](const RelayMessage& m) {
+        if (m.kind == RelayFrameKind::Message) deliver(m.channel, m.message, m.binary);
+      },
+      [] {
+        std::fprintf(stderr, "bromine: lost the pub/sub relay; publishing in this process only\n");
+      });
+}
+
+// The first subscriber to a channel arrived or the last left: the process that holds the Redis
+// link (this one, or the master behind the relay) subscribes or unsubscribes there.
+void ServerCore::channel_changed(std::string_view channel, bool subscribed) {
+  if (relay_) {
+    if (!relay_->closed()) relay_->send(encode_relay_interest(channel, subscribed));
+  } else if (redis_) {
+    if (subscribed) {
+      redis_->subscribe(channel);
+    } else {
+      redis_->unsubscribe(channel);
+    }
+  }
+}
+
+// One encoding per protocol, shared by every direct subscriber; callback subscribers get the text.
+void ServerCore::deliver(std::string_view channel, std::string_view message, bool binary) {
+  // A copy: a delivery may close a subscriber, which changes the registry.
+  delivery_scratch_ = pubsub_.subscribers(channel);
+  std::shared_ptr<const std::string> websocket_frame;
+  std::shared_ptr<const std::string> event;
+  for (const auto& subscriber : delivery_scratch_) {
+    // Only upgraded connections subscribe, and an id never changes type (see with_connection).
+    Connection* c = find(subscriber.id);
+    if (!c) continue;
+    auto* target = static_cast<UpgradedConnection*>(c);
+    if (subscriber.to_events) {
+      target->deliver_publish(channel, message);
+    } else if (target->protocol() == UpgradedConnection::Protocol::WebSocket) {
+      if (!websocket_frame) {
+        websocket_frame =
+            std::make_shared<const std::string>(encode_message_frame(message, binary));
+      }
+      target->send_shared(websocket_frame);
+    } else {
+      if (!event) event = std::make_shared<const std::string>(encode_sse_event(message));
+      target->send_shared(event);
+    }
+  }
+}
+
+Connection* ServerCore::find(uint64_t id) {
+  auto index = static_cast<uint32_t>(id & 0xffffffff);
+  auto generation = static_cast<uint32_t>(id >> 32);
+  if (index >= slots_.size()) return nullptr;
+  Slot& slot = slots_[index];
+  if (slot.generation != generation || !slot.connection || slot.connection->closed()) {
+    return nullptr;
+  }
+  return slot.connection.get();
+}
+
+void ServerCore::adopt(UniqueFd socket, std::string peer) {
+  if (stopping_) return; // closes the socket
+  uint64_t id = reserve_id();
+  auto connection =
+      std::make_unique<HttpConnection>(*this, http_, id, std::move(socket), std::move(peer));
+  HttpConnection* raw = connection.get();
+  install(std::move(connection));
+  raw->start();
+}
+
+uint64_t ServerCore::reserve_id() {
+  uint32_t index;
+  if (!free_slots_.empty()) {
+    index = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    index = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  return (static_cast<uint64_t>(slots_[index].generation) << 32) | index;
+}
+
+void ServerCore::install(std::unique_ptr<Connection> connection) {
+  auto index = static_cast<uint32_t>(connection->id() & 0xffffffff);
+  slots_[index].connection = std::move(connection);
+  ++live_connections_;
+}
+
+bool ServerCore::subscribe(std::string_view channel, uint64_t id, bool to_events) {
+  return pubsub_.subscribe(channel, id, to_events);
+}
+
+bool ServerCore::unsubscribe(std::string_view channel, uint64_t id) {
+  return pubsub_.unsubscribe(channel, id);
+}
+
+void ServerCore::add_listener(std::unique_ptr<Listener> listener) {
+  listeners_.push_back(std::move(listener));
+}
+
+void ServerCore::flush_later(Connection& connection) {
+  if (connection.flush_scheduled) return;
+  connection.flush_scheduled = true;
+  flush_list_.push_back(&connection);
+}
+
+// Destroyed after the current batch: events for it may still be in the batch being handled.
+void ServerCore::retire(Connection& connection) {
+  auto index = static_cast<uint32_t>(connection.id() & 0xffffffff);
+  Slot& slot = slots_[index];
+  retired_.push_back(std::move(slot.connection));
+  ++slot.generation;
+  free_slots_.push_back(index);
+  --live_connections_;
+  if (stopping_) stop_when_empty();
+}
+
+void ServerCore::after_batch() {
+  // Flushing may retire connections, so the list is taken first and the retired freed after.
+  for (size_t i = 0; i < flush_list_.size(); ++i) {
+    Connection* c = flush_list_[i];
+    c->flush_scheduled = false;
+    if (!c->closed()) c->flush_now();
+  }
+  flush_list_.clear();
+  retired_.clear();
+  if (options_.access_log) http_.access_log.flush();
+  if (after_batch_hook_) after_batch_hook_();
+}
+
+void ServerCore::sweep_timeouts() {
+  auto now = loop_.now();
+  for (auto& slot : slots_) {
+    if (slot.connection && !slot.connection->closed()) slot.connection->check_timeout(now);
+  }
+  if (stopping_ && now >= stop_deadline_) {
+    for (auto& slot : slots_) {
+      if (slot.connection && !slot.connection->closed()) slot.connection->force_close();
+    }
+    loop_.stop();
+    return;
+  }
+  loop_.run_after(kSweepInterval, [this] { sweep_timeouts(); });
+}
+
+void ServerCore::run() {
+  if (relay_) relay_->start();
+  if (redis_endpoint_ && !relay_) {
+    // Messages from Redis join the loop's queue behind the publishes already posted.
+    redis_ = std::make_unique<RedisBridge>(
+        *redis_endpoint_, [this](std::string_view channel, std::string_view message, bool binary) {
+          loop_.post([this, c = std::string(channel), m = std::string(message), binary] {
+            deliver(c, m, binary);
+          });
+        });
+    redis_->start();
+  }
+  for (auto& listener : listeners_)
+    listener->start();
+  loop_.run_after(kSweepInterval, [this] { sweep_timeouts(); });
+  loop_.run();
+  if (redis_) redis_->stop();
+  if (options_.access_log) http_.access_log.flush();
+}
+
+void ServerCore::stop_gracefully() {
+  loop_.post([this] { begin_graceful_stop(); });
+}
+
+// Closes every connection at once (their on_close still runs), then ends the loop_.
+void ServerCore::stop_now() {
+  loop_.post([this] {
+    stopping_ = true;
+    stopping_flag_.store(true, std::memory_order_release);
+    for (auto& listener : listeners_)
+      listener->close();
+    for (auto& slot : slots_) {
+      if (slot.connection && !slot.connection->closed()) slot.connection->force_close();
+    }
+    loop_.stop();
+  });
+}
+
+void ServerCore::begin_graceful_stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  stopping_flag_.store(true, std::memory_order_release);
+  stop_deadline_ = loop_.now() + options_.shutdown_timeout;
+  for (auto& listener : listeners_)
+    listener->close();
+  if (stopping_hook_) stopping_hook_();
+  for (auto& slot : slots_) {
+    if (slot.connection && !slot.connection->closed()) slot.connection->begin_shutdown();
+  }
+  stop_when_empty();
+}
+
+void ServerCore::stop_when_empty() {
+  if (live_connections_ == 0) loop_.stop();
+}
+
+} // namespace bromine

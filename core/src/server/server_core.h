@@ -1,0 +1,97 @@
+// The composition root: the server's state on its loop thread (listeners, the connection table,
+// options and hooks), which wires HTTP, WebSocket, Server-Sent Events, static files and pub/sub
+// together. Connections see it only as their ConnectionHost.
+#pragma once
+
+#include "bromine/event_loop.h"
+#include "bromine/server_options.h"
+#include "http/http_connection.h"
+#include "io/connection.h"
+#include "io/connection_host.h"
+#include "io/listener.h"
+#include "pubsub/pubsub_registry.h"
+#include "pubsub/redis_bridge.h"
+#include "pubsub/relay_peer.h"
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace bromine {
+
+class ServerCore final : public ConnectionHost {
+public:
+  explicit ServerCore(ServerOptions options);
+  ~ServerCore();
+
+  // ConnectionHost.
+  EventLoop& loop() override { return loop_; }
+  const ServerOptions& options() const override { return options_; }
+  bool stopping() const override { return stopping_flag_.load(std::memory_order_acquire); }
+  std::span<char> read_buffer() override { return read_buffer_; }
+  uint64_t reserve_id() override;
+  void install(std::unique_ptr<Connection> connection) override;
+  void retire(Connection& connection) override;
+  Connection* find(uint64_t id) override;
+  void flush_later(Connection& connection) override;
+  bool subscribe(std::string_view channel, uint64_t id, bool to_events) override;
+  bool unsubscribe(std::string_view channel, uint64_t id) override;
+
+  // Queues a publish for the loop thread, keeping call order. Any thread.
+  void publish(std::string channel, std::string message, bool binary);
+
+  // Before run().
+  void add_listener(std::unique_ptr<Listener> listener);
+  void set_relay(UniqueFd socket);
+  void set_handler(RequestHandler handler) { http_.handler = std::move(handler); }
+  void set_after_batch(std::function<void()> hook) { after_batch_hook_ = std::move(hook); }
+  void set_stopping_hook(std::function<void()> hook) { stopping_hook_ = std::move(hook); }
+
+  // Loop thread: serves a socket a listener accepted.
+  void adopt(UniqueFd socket, std::string peer);
+
+  void run();
+  void stop_gracefully(); // any thread
+  void stop_now();        // any thread
+
+private:
+  struct Slot {
+    std::unique_ptr<Connection> connection;
+    uint32_t generation = 1;
+  };
+
+  void begin_graceful_stop();
+  void sweep_timeouts();
+  void after_batch();
+  void stop_when_empty();
+  void deliver(std::string_view channel, std::string_view message, bool binary);
+  void channel_changed(std::string_view channel, bool subscribed);
+
+  EventLoop loop_;
+  ServerOptions options_;
+  HttpContext http_;
+  PubSubRegistry pubsub_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::function<void()> after_batch_hook_;
+  std::function<void()> stopping_hook_;
+  std::atomic<bool> stopping_flag_{false};
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;
+  size_t live_connections_ = 0;
+  std::vector<std::unique_ptr<Connection>> retired_;
+  std::vector<Connection*> flush_list_;
+  std::vector<PubSubRegistry::Subscriber> delivery_scratch_;
+  std::unique_ptr<RelayPeer> relay_;
+  // With ServerOptions::redis_url and no relay; started by run().
+  std::optional<RedisEndpoint> redis_endpoint_;
+  std::unique_ptr<RedisBridge> redis_;
+  std::array<char, 64 * 1024> read_buffer_;
+  bool stopping_ = false;
+  EventLoop::Clock::time_point stop_deadline_;
+};
+
+} // namespace bromine

@@ -1,0 +1,204 @@
+// WebSocketConnection: RFC 6455 framing, control frames, the close handshake, pings, pub/sub.
+#include "websocket/websocket_connection.h"
+
+#include "io/connection_host.h"
+
+#include <cerrno>
+#include <sys/socket.h>
+
+namespace bromine {
+
+namespace {
+
+// How long to wait for the peer's close frame, or for it to close TCP after ours.
+constexpr auto kCloseWait = std::chrono::seconds(3);
+
+} // namespace
+
+// --- WebSocketConnection ------------------------------------------------------------------------
+
+WebSocketConnection::WebSocketConnection(ConnectionHost& host, uint64_t id, UniqueFd socket,
+                                         WriteQueue output, std::string early_input,
+                                         std::shared_ptr<UpgradedEvents> events)
+    : UpgradedConnection(host, id, std::move(socket), std::move(output), std::move(events)),
+      early_input_(std::move(early_input)),
+      parser_(WebSocketParserOptions{host.options().websocket_max_message}) {}
+
+WebSocketConnection::~WebSocketConnection() = default;
+
+void WebSocketConnection::start() {
+  host_.loop().rewatch(socket_.get(), kReadEvents, this);
+  reset_writable_watch();
+  last_input_ = host_.loop().now();
+  flush();
+  events_->on_open(handle_);
+  if (!early_input_.empty()) {
+    std::string input = std::move(early_input_);
+    early_input_.clear();
+    process(std::span(input.data(), input.size()));
+  }
+  read_input();
+}
+
+void WebSocketConnection::on_io(uint32_t events) {
+  if (state_ == State::Closed) return;
+  if (events & EPOLLOUT) flush();
+  if (state_ != State::Closed && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+    read_input();
+  }
+}
+
+void WebSocketConnection::read_input() {
+  std::span<char> buffer = host_.read_buffer();
+  while (state_ != State::Closed) {
+    ssize_t n = ::read(socket_.get(), buffer.data(), buffer.size());
+    if (n > 0) {
+      last_input_ = host_.loop().now();
+      ping_outstanding_ = false;
+      if (closing_after_flush_ || state_ == State::Draining) continue; // input is over
+      process(buffer.first(static_cast<size_t>(n)));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    // The peer closed TCP: a clean end after the close handshake, else an abnormal one.
+    finish(close_code_, close_reason_);
+    return;
+  }
+}
+
+void WebSocketConnection::process(std::span<char> data) {
+  while (state_ == State::Open || (state_ == State::CloseSent && !closing_after_flush_)) {
+    WebSocketFrameEvent event = parser_.parse(data);
+    data = data.subspan(event.consumed);
+    switch (event.type) {
+    case WebSocketFrameEvent::Type::kNeedMore:
+      return;
+    case WebSocketFrameEvent::Type::kData:
+      if (auto message = assembler_.add(event)) {
+        if (state_ == State::Open) {
+          events_->on_message(message->text(), message->opcode == WebSocketOpcode::kBinary);
+        }
+      }
+      break;
+    case WebSocketFrameEvent::Type::kPing:
+      if (state_ == State::Open) queue_control(encode_pong_frame(event.payload).view());
+      break;
+    case WebSocketFrameEvent::Type::kPong:
+      break;
+    case WebSocketFrameEvent::Type::kClose:
+      if (state_ == State::Open) {
+        // The peer started the close: its code is echoed once the app has had its say.
+        begin_final_close(event.close_code, event.reason, true);
+        return;
+      }
+      // The answer to our own close frame: close TCP once everything is out.
+      closing_after_flush_ = true;
+      flush();
+      return;
+    case WebSocketFrameEvent::Type::kError:
+      begin_final_close(event.close_code, event.reason, false);
+      return;
+    }
+  }
+}
+
+// The connection must close (the peer's close frame, or a protocol error). Messages already handed
+// to the app may still be answered, so the close frame waits until the app says it is done with
+// them (UpgradedEvents::defer_close), or for kCloseWait at most. Input is no longer read.
+void WebSocketConnection::begin_final_close(uint16_t code, std::string_view reason, bool echo) {
+  close_code_ = code;
+  close_reason_.assign(reason);
+  final_close_echo_ = echo;
+  state_ = State::Draining;
+  close_deadline_ = host_.loop().now() + kCloseWait;
+  if (!events_->defer_close(handle_)) complete_final_close();
+}
+
+void WebSocketConnection::complete_final_close() {
+  if (state_ != State::Draining) return;
+  // An echo repeats the peer's code alone; our own error says why.
+  auto frame = final_close_echo_ ? encode_close_frame(close_code_)
+                                 : encode_close_frame(close_code_, close_reason_);
+  queue_control(frame.view());
+  shared_->open.store(false, std::memory_order_release);
+  state_ = State::CloseSent;
+  closing_after_flush_ = true;
+  flush();
+}
+
+void WebSocketConnection::queue_control(std::string_view frame) {
+  queue_bytes(std::string(frame));
+}
+
+void WebSocketConnection::send_message(std::string_view data, bool binary) {
+  if ((state_ != State::Open && state_ != State::Draining) || over_limit()) return;
+  queue_bytes(encode_message_frame(data, binary));
+}
+
+void WebSocketConnection::send_shared(std::shared_ptr<const std::string> frame) {
+  if (state_ != State::Open || over_limit()) return;
+  queue_shared(std::move(frame));
+}
+
+void WebSocketConnection::close(uint16_t code, std::string_view reason) {
+  if (state_ == State::Draining) {
+    complete_final_close(); // the app is done: the pending close goes now
+    return;
+  }
+  if (state_ != State::Open) return;
+  close_code_ = code;
+  close_reason_.assign(reason);
+  queue_control(encode_close_frame(code, reason).view());
+  shared_->open.store(false, std::memory_order_release);
+  state_ = State::CloseSent;
+  close_deadline_ = host_.loop().now() + kCloseWait;
+}
+
+void WebSocketConnection::on_output_sent() {
+  if (closing_after_flush_ && !write_shut_) {
+    // Everything, our close frame included, is out: end our side, then wait for the peer's FIN.
+    ::shutdown(socket_.get(), SHUT_WR);
+    write_shut_ = true;
+    close_deadline_ = host_.loop().now() + kCloseWait;
+  }
+}
+
+void WebSocketConnection::check_timeout(EventLoop::Clock::time_point now) {
+  if (state_ == State::Closed) return;
+  if (state_ == State::Draining) {
+    if (now >= close_deadline_) complete_final_close();
+    return;
+  }
+  if (state_ == State::CloseSent) {
+    if (now >= close_deadline_) finish(close_code_, close_reason_);
+    return;
+  }
+  auto interval = ping_interval_;
+  if (interval.count() <= 0 || now - last_input_ < interval) return;
+  if (ping_outstanding_) {
+    finish(1006, "no answer to ping"); // a dead peer
+    return;
+  }
+  ping_outstanding_ = true;
+  last_input_ = now;
+  queue_control(encode_ping_frame().view());
+}
+
+void WebSocketConnection::begin_shutdown() {
+  if (state_ != State::Open || shutting_down_) return;
+  shutting_down_ = true;
+  events_->on_shutdown(handle_);
+}
+
+void WebSocketConnection::force_close() {
+  finish(state_ == State::Open ? 1006 : close_code_, close_reason_);
+}
+
+void WebSocketConnection::finish(uint16_t code, std::string_view reason) {
+  if (state_ == State::Closed) return;
+  state_ = State::Closed;
+  release(code, reason);
+}
+
+} // namespace bromine
