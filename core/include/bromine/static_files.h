@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -145,6 +146,8 @@ struct StaticFilesOptions {
   // and trusted this long before they are read again, so a change on disk shows within this
   // time. Zero: no cache, every request opens its file.
   std::chrono::milliseconds cache_valid{0};
+  // Where the cache reads the time; empty for std::chrono::steady_clock (tests pass their own).
+  std::function<std::chrono::steady_clock::time_point()> clock{};
 };
 
 // What a request target names under the root.

@@ -27,8 +27,11 @@ ServerCore::ServerCore(ServerOptions opts) : options_(std::move(opts)) {
   pubsub_.set_channel_observer(
       [this](std::string_view channel, bool subscribed) { channel_changed(channel, subscribed); });
   if (!options_.public_dir.empty()) {
-    http_.static_files.emplace(StaticFilesOptions{
-        options_.public_dir, options_.static_cache_control, true, kStaticCacheValid});
+    StaticFilesOptions files;
+    files.root = options_.public_dir;
+    files.cache_control = options_.static_cache_control;
+    files.cache_valid = kStaticCacheValid;
+    http_.static_files.emplace(std::move(files));
   }
 }
 

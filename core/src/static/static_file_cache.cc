@@ -82,7 +82,7 @@ std::shared_ptr<const CachedEntry> StaticFileCache::find(const std::string& key)
   {
     std::lock_guard lock(mutex_);
     auto it = slots_.find(key);
-    if (it == slots_.end() || Clock::now() - it->second.read_at >= valid_) return nullptr;
+    if (it == slots_.end() || clock_() - it->second.read_at >= valid_) return nullptr;
     entry = it->second.entry;
   }
   struct stat info;
@@ -103,7 +103,7 @@ std::shared_ptr<const CachedEntry> StaticFileCache::load(const std::string& key,
   if (entry->brotli) bytes += entry->brotli->size;
   if (entry->gzip) bytes += entry->gzip->size;
 
-  const Clock::time_point now = Clock::now();
+  const Clock::time_point now = clock_();
   std::lock_guard lock(mutex_);
   if (auto old = slots_.find(key); old != slots_.end()) {
     total_bytes_ -= old->second.bytes;

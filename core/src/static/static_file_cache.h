@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -41,7 +42,12 @@ public:
   static constexpr uint64_t kMaxTotalBytes = 32ull << 20;
   static constexpr size_t kMaxEntries = 4096;
 
-  explicit StaticFileCache(std::chrono::milliseconds valid) : valid_(valid) {}
+  using Clock = std::chrono::steady_clock;
+  // Reads the time for `valid`; tests pass a clock they move by hand.
+  using ClockSource = std::function<Clock::time_point()>;
+
+  explicit StaticFileCache(std::chrono::milliseconds valid, ClockSource clock = Clock::now)
+      : valid_(valid), clock_(std::move(clock)) {}
 
   // The entry kept under `key`, if it was read less than `valid` ago and its file (not its
   // siblings) is unchanged on disk: a stat finds the same inode, size and modification time.
@@ -56,7 +62,6 @@ public:
                                           bool siblings);
 
 private:
-  using Clock = std::chrono::steady_clock;
   struct Slot {
     std::shared_ptr<const CachedEntry> entry;
     Clock::time_point read_at;
@@ -66,6 +71,7 @@ private:
   void make_room(uint64_t bytes, Clock::time_point now);
 
   const std::chrono::milliseconds valid_;
+  const ClockSource clock_;
   std::mutex mutex_;
   std::unordered_map<std::string, Slot> slots_;
   uint64_t total_bytes_ = 0;

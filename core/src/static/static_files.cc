@@ -311,7 +311,9 @@ StaticFiles::StaticFiles(StaticFilesOptions options) : options_(std::move(option
   while (!root_.empty() && root_.back() == '/')
     root_.pop_back();
   if (options_.cache_valid.count() > 0) {
-    cache_ = std::make_unique<StaticFileCache>(options_.cache_valid);
+    cache_ = options_.clock
+                 ? std::make_unique<StaticFileCache>(options_.cache_valid, options_.clock)
+                 : std::make_unique<StaticFileCache>(options_.cache_valid);
   }
 }
 

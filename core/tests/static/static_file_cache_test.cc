@@ -2,6 +2,8 @@
 // it trusts an entry, and its bounds on entries and bytes.
 #include "static/static_file_cache.h"
 
+#include "support/manual_clock.h"
+
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -84,10 +86,12 @@ TEST_F(StaticFileCacheTest, HoldsOnlySmallRegularFiles) {
 
 TEST_F(StaticFileCacheTest, TrustsAnEntryForItsTimeOnly) {
   std::string path = write("a.txt", "a");
-  StaticFileCache cache(std::chrono::milliseconds(100));
+  ManualClock clock;
+  StaticFileCache cache(std::chrono::milliseconds(100), clock.source());
   ASSERT_TRUE(cache.load("/a.txt", path, true));
+  clock.advance(std::chrono::milliseconds(99));
   EXPECT_TRUE(cache.find("/a.txt"));
-  ::usleep(150'000);
+  clock.advance(std::chrono::milliseconds(1));
   EXPECT_EQ(cache.find("/a.txt"), nullptr);
 
   // Loading again replaces the entry with what the disk holds now.
@@ -132,11 +136,12 @@ TEST_F(StaticFileCacheTest, KeepsAtMostItsEntriesAndBytes) {
   EXPECT_EQ(by_bytes.find("/one-more"), nullptr);
 
   // Entries past their time make room for new ones.
-  StaticFileCache short_lived(std::chrono::milliseconds(50));
+  ManualClock clock;
+  StaticFileCache short_lived(std::chrono::milliseconds(50), clock.source());
   for (size_t i = 0; i < StaticFileCache::kMaxEntries; ++i) {
     ASSERT_TRUE(short_lived.load("/" + std::to_string(i), path, false));
   }
-  ::usleep(100'000);
+  clock.advance(std::chrono::milliseconds(50));
   EXPECT_TRUE(short_lived.load("/one-more", path, false));
   EXPECT_TRUE(short_lived.find("/one-more"));
 }

@@ -8,6 +8,7 @@
 #include "http/http_request_parser.h"
 #include "static/static_file_cache.h"
 #include "static/static_http.h"
+#include "support/manual_clock.h"
 
 #include <fcntl.h>
 #include <filesystem>
@@ -927,8 +928,10 @@ TEST_F(StaticFilesTest, CachedAnswersEqualTheDisksAnswers) {
 }
 
 TEST_F(StaticFilesTest, CacheSeesAChangedFileAtOnceAndNewSiblingsInTime) {
+  ManualClock clock;
   StaticFilesOptions options = options_for(root_);
   options.cache_valid = std::chrono::milliseconds(200);
+  options.clock = clock.source();
   const StaticFiles static_files(options);
   const std::string accepts_gzip = "Accept-Encoding: gzip\r\n";
   auto first = serve(static_files, request_text("GET", "/hello.txt", accepts_gzip));
@@ -941,7 +944,7 @@ TEST_F(StaticFilesTest, CacheSeesAChangedFileAtOnceAndNewSiblingsInTime) {
   ASSERT_TRUE(held);
   EXPECT_EQ(body_of(*held), "hello world\n");
   EXPECT_EQ(parse_head(held->head).count("Vary"), 0u);
-  ::usleep(300'000);
+  clock.advance(std::chrono::milliseconds(200));
   auto fresh = serve(static_files, request_text("GET", "/hello.txt", accepts_gzip));
   ASSERT_TRUE(fresh);
   Head head = parse_head(fresh->head);

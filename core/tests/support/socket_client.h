@@ -133,6 +133,9 @@ public:
     return SocketClient(std::move(fd));
   }
 
+  // Talks over a socket the test made itself (one end of a socketpair, say).
+  static SocketClient adopt(UniqueFd fd) { return SocketClient(std::move(fd)); }
+
   bool connected() const { return static_cast<bool>(fd_); }
   int fd() const { return fd_.get(); }
 
