@@ -1,17 +1,13 @@
 // HttpRequestParser: llhttp callbacks collecting one request at a time into an HttpRequest.
 #include "http/http_request_parser.h"
 
+#include "bromine/ascii.h"
+
 #include <cstring>
 
 namespace bromine {
 
 namespace {
-
-bool is_token_char(unsigned char c) {
-  if (c >= '0' && c <= '9') return true;
-  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != 0;
-}
 
 constexpr size_t kLineStartBytes = 32;
 
@@ -86,7 +82,7 @@ int HttpRequestParser::on_header_field(llhttp_t* p, const char* at, size_t lengt
   auto& s = self(p);
   // A field name is a token (RFC 9110 5.1); llhttp's loose mode lets spaces through.
   for (size_t i = 0; i < length; ++i) {
-    if (!is_token_char(static_cast<unsigned char>(at[i]))) return s.fail(400, "invalid field name");
+    if (!is_token_char(at[i])) return s.fail(400, "invalid field name");
   }
   if (!s.count_header_bytes(length)) return s.fail(431, "header section too large");
   auto& headers = s.request_.headers_;
@@ -222,7 +218,7 @@ HttpRequestParser::Result HttpRequestParser::sniff_method(std::string_view more,
   while (!line.empty() && (line.front() == '\r' || line.front() == '\n'))
     line.remove_prefix(1);
   size_t i = 0;
-  while (i < line.size() && is_token_char(static_cast<unsigned char>(line[i])))
+  while (i < line.size() && is_token_char(line[i]))
     ++i;
   if (i == line.size() && line_start_.size() < kLineStartBytes) {
     return {Status::NeedMore, consumed + more.size()};

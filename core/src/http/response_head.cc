@@ -17,22 +17,6 @@ bool has_forbidden_byte(std::string_view s) {
   return false;
 }
 
-bool contains_token(std::string_view list, std::string_view token) {
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t end = list.find(',', start);
-    if (end == std::string_view::npos) end = list.size();
-    std::string_view item = list.substr(start, end - start);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
-      item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
-      item.remove_suffix(1);
-    if (iequals(item, token)) return true;
-    start = end + 1;
-  }
-  return false;
-}
-
 } // namespace
 
 std::string_view ResponseHead::reason_phrase(int status) {
@@ -149,7 +133,7 @@ bool ResponseHead::add(std::string_view name, std::string_view value) {
     break;
   case 10:
     if (iequals(name, "connection")) {
-      if (contains_token(value, "close")) keep_alive_ = false;
+      if (list_has_token(value, "close")) keep_alive_ = false;
       if (status_ != 101) return true;
       break; // a 101 (a partial hijack switching protocols) needs its Connection: Upgrade
     }

@@ -1,6 +1,8 @@
 // parse_redis_url: a small hand-written parser (the URLs are short and the cases few).
 #include "pubsub/redis_url.h"
 
+#include "bromine/ascii.h"
+
 #include <charconv>
 #include <stdexcept>
 
@@ -13,27 +15,10 @@ namespace {
                               "\": " + std::string(why));
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Percent-decoding, for passwords with reserved characters (redis://:p%40ss@host).
 std::string decode(std::string_view url, std::string_view text) {
   std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    int high = i + 2 < text.size() ? hex_digit(text[i + 1]) : -1;
-    int low = high >= 0 ? hex_digit(text[i + 2]) : -1;
-    if (low < 0) fail(url, "bad percent-escape");
-    out.push_back(static_cast<char>(high * 16 + low));
-    i += 2;
-  }
+  if (!append_percent_decoded(out, text)) fail(url, "bad percent-escape");
   return out;
 }
 

@@ -17,18 +17,6 @@ constexpr std::string_view kLongDays[] = {"Sunday",   "Monday", "Tuesday", "Wedn
 constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
-
 // Reads the fixed-layout pieces of an HTTP-date, left to right.
 class DateScanner {
 public:
@@ -243,7 +231,7 @@ std::string strong_etag(uint64_t size, int64_t mtime_ns) {
 }
 
 bool etag_list_matches(std::string_view list, std::string_view etag, bool strong) {
-  list = trim(list);
+  list = trim_ows(list);
   if (list == "*") return true;
   bool ours_weak = etag.substr(0, 2) == "W/";
   std::string_view ours = ours_weak ? etag.substr(2) : etag;
@@ -251,7 +239,7 @@ bool etag_list_matches(std::string_view list, std::string_view etag, bool strong
 
   size_t i = 0;
   while (true) {
-    while (i < list.size() && (is_space(list[i]) || list[i] == ','))
+    while (i < list.size() && (is_ows(list[i]) || list[i] == ','))
       ++i;
     if (i == list.size()) return false;
     bool weak = list.substr(i, 2) == "W/";
@@ -262,7 +250,7 @@ bool etag_list_matches(std::string_view list, std::string_view etag, bool strong
     std::string_view tag = list.substr(i, close + 1 - i);
     if (tag == ours && !(strong && weak)) return true;
     i = close + 1;
-    while (i < list.size() && is_space(list[i]))
+    while (i < list.size() && is_ows(list[i]))
       ++i;
     if (i < list.size() && list[i] != ',') return false;
   }
@@ -274,7 +262,7 @@ PreconditionResult evaluate_preconditions(const Preconditions& request, std::str
                                           int64_t mtime_seconds) {
   if (!request.if_match.empty()) {
     if (!etag_list_matches(request.if_match, etag, true)) return PreconditionResult::kFailed;
-  } else if (auto date = parse_http_date(trim(request.if_unmodified_since))) {
+  } else if (auto date = parse_http_date(trim_ows(request.if_unmodified_since))) {
     if (mtime_seconds > *date) return PreconditionResult::kFailed;
   }
   if (is_not_modified(request.if_none_match, request.if_modified_since, etag, mtime_seconds)) {
@@ -285,8 +273,8 @@ PreconditionResult evaluate_preconditions(const Preconditions& request, std::str
 
 bool is_not_modified(std::string_view if_none_match, std::string_view if_modified_since,
                      std::string_view etag, int64_t mtime_seconds) {
-  if (!trim(if_none_match).empty()) return etag_list_matches(if_none_match, etag, false);
-  auto date = parse_http_date(trim(if_modified_since));
+  if (!trim_ows(if_none_match).empty()) return etag_list_matches(if_none_match, etag, false);
+  auto date = parse_http_date(trim_ows(if_modified_since));
   return date && mtime_seconds <= *date;
 }
 
@@ -294,9 +282,9 @@ bool is_not_modified(std::string_view if_none_match, std::string_view if_modifie
 
 ByteRange parse_range(std::string_view header, uint64_t size) {
   ByteRange whole;
-  header = trim(header);
+  header = trim_ows(header);
   size_t equals = header.find('=');
-  if (equals == std::string_view::npos || !iequals(trim(header.substr(0, equals)), "bytes"))
+  if (equals == std::string_view::npos || !iequals(trim_ows(header.substr(0, equals)), "bytes"))
     return whole;
 
   // Exactly one non-empty element in the list (empty elements are allowed and skipped).
@@ -306,7 +294,7 @@ ByteRange parse_range(std::string_view header, uint64_t size) {
   while (start <= set.size()) {
     size_t comma = set.find(',', start);
     if (comma == std::string_view::npos) comma = set.size();
-    std::string_view element = trim(set.substr(start, comma - start));
+    std::string_view element = trim_ows(set.substr(start, comma - start));
     start = comma + 1;
     if (element.empty()) continue;
     if (!spec.empty()) return whole; // several ranges: the whole file instead of multipart
@@ -345,7 +333,7 @@ ByteRange parse_range(std::string_view header, uint64_t size) {
 }
 
 bool if_range_allows(std::string_view if_range, std::string_view etag, int64_t mtime_seconds) {
-  if_range = trim(if_range);
+  if_range = trim_ows(if_range);
   if (if_range.empty()) return true;
   if (if_range.front() == '"' || if_range.substr(0, 2) == "W/") {
     return if_range.front() == '"' && if_range == etag; // W/ tags never match (strong comparison)
@@ -368,12 +356,12 @@ int encoding_weight(std::string_view accept_encoding, std::string_view coding) {
     start = comma + 1;
 
     size_t semicolon = element.find(';');
-    std::string_view name = trim(element.substr(0, semicolon));
+    std::string_view name = trim_ows(element.substr(0, semicolon));
     if (name.empty()) continue;
     int weight = 1000;
     while (semicolon != std::string_view::npos) {
       size_t next = element.find(';', semicolon + 1);
-      std::string_view parameter = trim(element.substr(semicolon + 1, next - semicolon - 1));
+      std::string_view parameter = trim_ows(element.substr(semicolon + 1, next - semicolon - 1));
       semicolon = next;
       if (parameter.size() >= 2 && (parameter[0] == 'q' || parameter[0] == 'Q') &&
           parameter[1] == '=') {

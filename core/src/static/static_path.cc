@@ -1,34 +1,11 @@
 // parse_request_path: one pass over the target's path, segment by segment.
 #include "static/static_path.h"
 
+#include "bromine/ascii.h"
+
 namespace bromine {
 
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Appends the decoded `segment` to `out`. False on a '%' without two hex digits after it.
-bool append_decoded(std::string& out, std::string_view segment) {
-  for (size_t i = 0; i < segment.size(); ++i) {
-    char c = segment[i];
-    if (c != '%') {
-      out.push_back(c);
-      continue;
-    }
-    if (i + 2 >= segment.size()) return false;
-    int high = hex_value(segment[i + 1]);
-    int low = hex_value(segment[i + 2]);
-    if (high < 0 || low < 0) return false;
-    out.push_back(static_cast<char>(high * 16 + low));
-    i += 2;
-  }
-  return true;
-}
 
 // Appends `text` for a Location header: printable ASCII as is, other bytes as %XX, so the header
 // can neither be split nor carry bytes a client might mangle.
@@ -70,7 +47,7 @@ RequestPath parse_request_path(std::string_view target) {
 
     size_t mark = result.relative.size();
     result.relative.push_back('/');
-    if (!append_decoded(result.relative, raw)) {
+    if (!append_percent_decoded(result.relative, raw)) {
       result.verdict = RequestPath::Verdict::kBadRequest;
       return result;
     }

@@ -2,6 +2,7 @@
 // libcrypto) and Sec-WebSocket-Protocol parsing.
 #include "websocket/websocket_handshake.h"
 
+#include "bromine/ascii.h"
 #include "bromine/websocket.h"
 
 #include <memory>
@@ -11,52 +12,6 @@ namespace bromine {
 namespace {
 
 constexpr std::string_view kWebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-constexpr bool is_ows(char c) {
-  return c == ' ' || c == '\t';
-}
-
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && is_ows(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
-
-constexpr char ascii_lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-}
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  return true;
-}
-
-// Calls `visit` with each trimmed element of a comma-separated list; stops when it returns true.
-template <typename Visit> bool any_list_element(std::string_view list, Visit visit) {
-  while (true) {
-    const std::size_t comma = list.find(',');
-    if (visit(trim_ows(list.substr(0, comma)))) return true;
-    if (comma == std::string_view::npos) return false;
-    list.remove_prefix(comma + 1);
-  }
-}
-
-// RFC 9110 tchar.
-constexpr bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (!is_tchar(c)) return false;
-  return true;
-}
 
 constexpr bool is_base64_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
@@ -77,17 +32,12 @@ struct DigestContextFree {
 
 } // namespace
 
-bool header_has_token(std::string_view value, std::string_view token) {
-  return any_list_element(
-      value, [token](std::string_view element) { return equals_ignoring_case(element, token); });
-}
-
 WebSocketUpgradeCheck check_websocket_upgrade(const WebSocketUpgradeRequest& request) {
-  if (!header_has_token(request.upgrade, "websocket")) return WebSocketUpgradeCheck::kNotUpgrade;
+  if (!list_has_token(request.upgrade, "websocket")) return WebSocketUpgradeCheck::kNotUpgrade;
   const bool http_1_1_or_later =
       request.http_major > 1 || (request.http_major == 1 && request.http_minor >= 1);
   if (request.method != "GET" || !http_1_1_or_later ||
-      !header_has_token(request.connection, "upgrade"))
+      !list_has_token(request.connection, "upgrade"))
     return WebSocketUpgradeCheck::kBadRequest;
   if (trim_ows(request.version) != "13") return WebSocketUpgradeCheck::kBadVersion;
   if (!is_websocket_key(trim_ows(request.key))) return WebSocketUpgradeCheck::kBadRequest;

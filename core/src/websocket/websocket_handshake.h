@@ -52,10 +52,6 @@ struct WebSocketUpgradeRequest {
 // old-protocol client learns which version to speak. Any thread.
 WebSocketUpgradeCheck check_websocket_upgrade(const WebSocketUpgradeRequest& request);
 
-// True when the comma-separated header value lists `token`, compared case-insensitively and
-// ignoring spaces and tabs around each element.
-bool header_has_token(std::string_view value, std::string_view token);
-
 struct WebSocketAcceptKey {
   std::array<char, 28> data{};
   std::string_view view() const { return {data.data(), data.size()}; }

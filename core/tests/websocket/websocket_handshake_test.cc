@@ -97,16 +97,6 @@ TEST(WebSocketHandshake, ClassifiesUpgradeRequests) {
   EXPECT_EQ(http_status_for(Check::kNotUpgrade), 0);
 }
 
-TEST(WebSocketHandshake, HeaderTokens) {
-  EXPECT_TRUE(header_has_token("Upgrade", "upgrade"));
-  EXPECT_TRUE(header_has_token("keep-alive, Upgrade", "upgrade"));
-  EXPECT_TRUE(header_has_token("a,,b, ,upgrade", "upgrade"));
-  EXPECT_FALSE(header_has_token("", "upgrade"));
-  EXPECT_FALSE(header_has_token("upgrades", "upgrade"));
-  EXPECT_FALSE(header_has_token("up grade", "upgrade"));
-  EXPECT_FALSE(header_has_token("keep-alive", "upgrade"));
-}
-
 TEST(WebSocketHandshake, ParsesProtocolOffers) {
   struct Case {
     std::string header;
