@@ -5,6 +5,7 @@
 #include "bromine/unique_fd.h"
 #include "bromine/upgraded.h"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,7 +22,10 @@ class ConnectionHost;
 class Responder {
 public:
   Responder() = default;
-  Responder(ConnectionHost* host, uint64_t connection_id, int fd);
+  // `peer_gone` turns true (on the loop thread) once the client has left: reset, closed, or shut
+  // its side with nothing more to send.
+  Responder(ConnectionHost* host, uint64_t connection_id, int fd,
+            std::shared_ptr<const std::atomic<bool>> peer_gone);
   Responder(Responder&& other) noexcept;
   Responder& operator=(Responder&& other) noexcept;
   Responder(const Responder&) = delete;
@@ -50,6 +54,10 @@ public:
   // for this connection. Returns false if the connection is gone.
   bool wait_until_drained(uint64_t limit);
 
+  // True once the client has gone (reset, closed, or shut its side with nothing more to send):
+  // a streaming body should stop producing. Cheap; any thread.
+  bool peer_gone() const { return peer_gone_ && peer_gone_->load(std::memory_order_acquire); }
+
   // A duplicate of the socket, for rack.hijack. Valid to call until end() or hijacked().
   UniqueFd duplicate_socket() const;
   // The app took the socket: the server forgets the connection without touching the socket,
@@ -64,6 +72,7 @@ private:
   ConnectionHost* host_ = nullptr;
   uint64_t connection_id_ = 0;
   int fd_ = -1;
+  std::shared_ptr<const std::atomic<bool>> peer_gone_;
 };
 
 // Called on the loop thread for each complete request. The handler answers through the Responder

@@ -29,6 +29,18 @@ struct ServerOptions {
   // A WebSocket or event stream whose queue passes this is disconnected (1008) instead of growing
   // without bound.
   uint64_t upgraded_max_pending = 16ull << 20;
+  // An HTTP connection whose queued output passes this reads no further request (pipelined ones
+  // wait) until it has drained, so a client that sends without reading can't pile up answers.
+  uint64_t http_max_queued_output = 1 << 20;
+  // Messages a WebSocket handed to an embedder that handles them later (see
+  // UpgradedEvents::defers_messages) and that it has not handled yet: past this, the connection
+  // stops reading until the embedder catches up, so TCP pushes back on the peer. A message counts
+  // its size plus UpgradedHandle::kMessageOverhead, so floods of tiny messages count too.
+  uint64_t websocket_max_undelivered = 1 << 20;
+  // Every connection together: queued output and undelivered messages held in memory. Past it, a
+  // connection that adds more while holding at least 64 KiB of it is closed (a
+  // WebSocket with 1013) rather than the process growing.
+  uint64_t max_buffered_bytes = 256ull << 20;
   // Static files: GET and HEAD requests for a file under this folder are answered by the server
   // before the handler is called (empty: none). See StaticFiles.
   std::string public_dir;

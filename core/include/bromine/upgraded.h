@@ -24,6 +24,10 @@ public:
   virtual void on_open(const UpgradedHandle& handle) = 0;
   // One whole WebSocket message; `data` is valid only during the call. Never for event streams.
   virtual void on_message(std::string_view data, bool binary) = 0;
+  // True for an embedder that hands messages on to be handled later (on another thread, say) and
+  // calls UpgradedHandle::message_handled() once each is handled: the connection then stops
+  // reading while too much waits (ServerOptions::websocket_max_undelivered). Asked once, at open.
+  virtual bool defers_messages() const { return false; }
   // The outgoing queue emptied after having passed the high-water mark.
   virtual void on_drained() {}
   // A message published to a channel subscribed with `to_events`.
@@ -44,6 +48,10 @@ struct UpgradedShared {
   std::atomic<uint64_t> posted{0}; // bytes sent through handles, not yet queued by the loop
   std::atomic<uint64_t> queued{0}; // bytes in the connection's queue, not yet sent
   std::atomic<bool> open{true};    // false once a close was sent or the connection dropped
+  // With UpgradedEvents::defers_messages: what messages reported and not yet handled cost, and
+  // whether the connection stopped reading for it.
+  std::atomic<uint64_t> undelivered{0};
+  std::atomic<bool> input_paused{false};
 };
 
 // A handle on one WebSocket connection, or one Server-Sent Events stream. Copyable; every method
@@ -73,6 +81,12 @@ public:
   // through UpgradedEvents::on_publish when `to_events`.
   void subscribe(std::string channel, bool to_events = false) const;
   void unsubscribe(std::string channel) const;
+
+  // What a message costs against ServerOptions::websocket_max_undelivered besides its bytes.
+  static constexpr uint64_t kMessageOverhead = 64;
+  // For an embedder whose UpgradedEvents::defers_messages(): a message of `size` bytes reported
+  // by on_message has been handled. Call it once per message, also after the connection closed.
+  void message_handled(uint64_t size) const;
 
   bool is_open() const { return shared_ && shared_->open.load(std::memory_order_acquire); }
   // Bytes written through send() or queued by the server and not yet handed to the kernel.

@@ -22,7 +22,7 @@ constexpr auto kShutdownIdleGrace = std::chrono::milliseconds(500);
 HttpConnection::HttpConnection(ConnectionHost& host, HttpContext& http, uint64_t id,
                                UniqueFd socket, std::string peer)
     : Connection(id), host_(host), http_(http), socket_(std::move(socket)), peer_(std::move(peer)),
-      parser_(http.limits) {}
+      parser_(http.limits), out_(&host.budget()) {}
 
 HttpConnection::~HttpConnection() {
   notify_drain_waiters();
@@ -40,7 +40,8 @@ void HttpConnection::on_io(uint32_t events) {
   if (state_ == State::Closed) return;
   if (events & (EPOLLERR | EPOLLHUP)) {
     if (state_ == State::Dispatched) {
-      peer_gone_ = true; // keep the socket until the app has answered
+      note_peer_gone(); // the socket stays until the app has answered
+      out_.clear();     // but nothing more can reach the peer
     } else {
       close();
     }
@@ -53,13 +54,49 @@ void HttpConnection::on_io(uint32_t events) {
       read_input();
     } else if (state_ == State::Lingering) {
       linger_read();
+    } else if (state_ == State::Dispatched && (events & EPOLLRDHUP)) {
+      check_peer_closed();
     }
   }
 }
 
+// The peer shut its side while the app works. Pipelined requests still waiting to be read mean a
+// client that only finished sending; an end of input with nothing before it means one that left
+// (nginx tells the two apart the same way).
+void HttpConnection::check_peer_closed() {
+  if (!unread_.empty()) return; // pipelined requests read already
+  char byte;
+  ssize_t n = ::recv(socket_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) note_peer_gone();
+}
+
+void HttpConnection::note_peer_gone() {
+  peer_gone_ = true;
+  if (peer_gone_flag_) peer_gone_flag_->store(true, std::memory_order_release);
+  if (!drain_waiters_.empty()) notify_drain_waiters();
+}
+
+bool HttpConnection::input_paused_for_output() {
+  if (!input_paused_ && out_.pending_bytes() > host_.options().http_max_queued_output) {
+    input_paused_ = true;
+  }
+  return input_paused_;
+}
+
+bool HttpConnection::cut_for_budget() {
+  if (!host_.budget().exceeded() || out_.memory_bytes() < kBudgetOffenderBytes) return false;
+  std::fprintf(stderr,
+               "bromine: closed the connection of %s holding %llu bytes of output: the server "
+               "holds more than its limit of %llu bytes for slow clients (max_buffered)\n",
+               peer_.c_str(), static_cast<unsigned long long>(out_.memory_bytes()),
+               static_cast<unsigned long long>(host_.budget().limit()));
+  force_close();
+  return true;
+}
+
 void HttpConnection::read_input() {
   std::span<char> buffer = host_.read_buffer();
-  while (state_ == State::Reading && input_maybe_pending_) {
+  while (state_ == State::Reading && input_maybe_pending_ && !input_paused_for_output()) {
     ssize_t n = ::read(socket_.get(), buffer.data(), buffer.size());
     if (n > 0) {
       // A short read drained the socket; more data will raise a new edge.
@@ -85,7 +122,7 @@ void HttpConnection::read_input() {
 
 void HttpConnection::process_input(std::string_view data) {
   processing_input_ = true;
-  while (!data.empty() && state_ == State::Reading) {
+  while (!data.empty() && state_ == State::Reading && !input_paused_for_output()) {
     HttpRequestParser::Result result = parser_.feed(data);
     data.remove_prefix(result.consumed);
     if (parser_.take_continue_request()) {
@@ -114,7 +151,7 @@ void HttpConnection::process_input(std::string_view data) {
     }
   }
   processing_input_ = false;
-  if (!data.empty() && state_ == State::Dispatched) unread_.append(data);
+  if (!data.empty() && (state_ == State::Dispatched || input_paused_)) unread_.append(data);
 }
 
 void HttpConnection::dispatch(HttpRequest&& request) {
@@ -147,7 +184,8 @@ void HttpConnection::dispatch(HttpRequest&& request) {
   }
   if (http_.static_files && !request.websocket_ && serve_static(request)) return;
   request.remote_address_ = peer_;
-  http_.handler(std::move(request), Responder(&host_, id(), socket_.get()));
+  if (!peer_gone_flag_) peer_gone_flag_ = std::make_shared<std::atomic<bool>>(false);
+  http_.handler(std::move(request), Responder(&host_, id(), socket_.get(), peer_gone_flag_));
 }
 
 // A GET or HEAD for a file under --public is answered here, before the handler: the loop thread
@@ -177,6 +215,7 @@ void HttpConnection::queue(std::string bytes) {
   if (state_ == State::Closed || state_ == State::Lingering) return;
   out_.push(std::move(bytes));
   flush();
+  cut_for_budget();
 }
 
 void HttpConnection::queue_file(UniqueFd file, uint64_t offset, uint64_t length) {
@@ -295,7 +334,7 @@ void HttpConnection::flush() {
     uint64_t before = out_.sent_bytes();
     WriteQueue::Result result = out_.flush(socket_.get());
     if (result == WriteQueue::Result::Failed) {
-      peer_gone_ = true;
+      note_peer_gone();
       out_.clear();
       if (state_ != State::Dispatched) {
         close();
@@ -307,6 +346,10 @@ void HttpConnection::flush() {
     }
     if (socket_) watch_writable(host_.loop(), socket_.get(), result == WriteQueue::Result::Blocked);
     if (!drain_waiters_.empty()) notify_drain_waiters();
+  }
+  if (input_paused_ && out_.pending_bytes() <= host_.options().http_max_queued_output / 2) {
+    input_paused_ = false;
+    if (state_ == State::Reading && !processing_input_) resume_after_response();
   }
   if (out_.empty() && state_ == State::Closing) finish_closing();
 }
@@ -386,7 +429,7 @@ void HttpConnection::force_close() {
   if (state_ == State::Dispatched) {
     // The app may still dup this descriptor for a hijack: end the socket, keep the number.
     ::shutdown(socket_.get(), SHUT_RDWR);
-    peer_gone_ = true;
+    note_peer_gone();
     out_.clear();
     return;
   }
@@ -403,6 +446,7 @@ void HttpConnection::close() {
 }
 
 void HttpConnection::release() {
+  if (peer_gone_flag_) peer_gone_flag_->store(true, std::memory_order_release);
   host_.loop().unwatch(socket_.get());
   socket_.reset();
   out_.clear();

@@ -14,6 +14,7 @@
 #include "io/connection_host.h"
 #include "io/write_queue.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -88,6 +89,15 @@ private:
 
   void read_input();
   void process_input(std::string_view data);
+  // True while queued output is over ServerOptions::http_max_queued_output: no request is read
+  // or parsed until it has drained to half that.
+  bool input_paused_for_output();
+  // The peer closed or reset while the app works on its request: keep the socket for the app's
+  // answer, but let waiting writers and streaming bodies know at once.
+  void note_peer_gone();
+  void check_peer_closed();
+  // Past the server's memory budget with a share of it: the connection is cut. True if so.
+  bool cut_for_budget();
   void resume_after_response();
   void dispatch(HttpRequest&& request);
   bool serve_static(const HttpRequest& request);
@@ -123,6 +133,8 @@ private:
   bool input_maybe_pending_ = false; // the socket may hold bytes not read yet
   bool header_deadline_set_ = false;
   bool peer_gone_ = false;
+  bool input_paused_ = false;
+  std::shared_ptr<std::atomic<bool>> peer_gone_flag_; // shared with Responders
   bool upgrade_requested_ = false;
   bool processing_input_ = false;
   bool shutting_down_ = false;

@@ -8,12 +8,13 @@
 
 namespace bromine {
 
-Responder::Responder(ConnectionHost* host, uint64_t connection_id, int fd)
-    : host_(host), connection_id_(connection_id), fd_(fd) {}
+Responder::Responder(ConnectionHost* host, uint64_t connection_id, int fd,
+                     std::shared_ptr<const std::atomic<bool>> peer_gone)
+    : host_(host), connection_id_(connection_id), fd_(fd), peer_gone_(std::move(peer_gone)) {}
 
 Responder::Responder(Responder&& other) noexcept
     : host_(std::exchange(other.host_, nullptr)), connection_id_(other.connection_id_),
-      fd_(other.fd_) {}
+      fd_(other.fd_), peer_gone_(std::move(other.peer_gone_)) {}
 
 Responder& Responder::operator=(Responder&& other) noexcept {
   if (this != &other) {
@@ -21,6 +22,7 @@ Responder& Responder::operator=(Responder&& other) noexcept {
     host_ = std::exchange(other.host_, nullptr);
     connection_id_ = other.connection_id_;
     fd_ = other.fd_;
+    peer_gone_ = std::move(other.peer_gone_);
   }
   return *this;
 }

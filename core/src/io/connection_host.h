@@ -7,6 +7,7 @@
 #include "bromine/event_loop.h"
 #include "bromine/server_options.h"
 #include "io/connection.h"
+#include "io/memory_budget.h"
 
 #include <cstdint>
 #include <memory>
@@ -23,6 +24,9 @@ public:
   virtual const ServerOptions& options() const = 0;
   // True once a stop has begun. Any thread.
   virtual bool stopping() const = 0;
+  // What all connections hold in memory for slow peers and apps (ServerOptions::
+  // max_buffered_bytes). Any thread.
+  virtual MemoryBudget& budget() = 0;
 
   // The rest: loop thread.
 

@@ -6,6 +6,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <utility>
 
 namespace bromine {
 
@@ -16,9 +17,42 @@ constexpr uint64_t kMaxSendfileChunk = 1 << 20;
 
 } // namespace
 
+WriteQueue::WriteQueue(WriteQueue&& other) noexcept
+    : items_(std::move(other.items_)), head_(std::exchange(other.head_, 0)), budget_(other.budget_),
+      pending_bytes_(std::exchange(other.pending_bytes_, 0)),
+      memory_bytes_(std::exchange(other.memory_bytes_, 0)),
+      sent_bytes_(std::exchange(other.sent_bytes_, 0)) {
+  other.items_.clear();
+}
+
+WriteQueue& WriteQueue::operator=(WriteQueue&& other) noexcept {
+  if (this != &other) {
+    clear();
+    items_ = std::move(other.items_);
+    other.items_.clear();
+    head_ = std::exchange(other.head_, 0);
+    budget_ = other.budget_;
+    pending_bytes_ = std::exchange(other.pending_bytes_, 0);
+    memory_bytes_ = std::exchange(other.memory_bytes_, 0);
+    sent_bytes_ = std::exchange(other.sent_bytes_, 0);
+  }
+  return *this;
+}
+
+void WriteQueue::hold(uint64_t bytes) {
+  memory_bytes_ += bytes;
+  if (budget_) budget_->add(bytes);
+}
+
+void WriteQueue::release(uint64_t bytes) {
+  memory_bytes_ -= bytes;
+  if (budget_) budget_->remove(bytes);
+}
+
 void WriteQueue::push(std::string bytes) {
   if (bytes.empty()) return;
   pending_bytes_ += bytes.size();
+  hold(bytes.size());
   // Small pieces join the previous buffer, so a response is usually one iovec.
   if (!empty() && !items_.back().file && !items_.back().shared && bytes.size() < 4096 &&
       items_.back().bytes.size() < 16384) {
@@ -33,6 +67,7 @@ void WriteQueue::push(std::string bytes) {
 void WriteQueue::push_shared(std::shared_ptr<const std::string> bytes) {
   if (!bytes || bytes->empty()) return;
   pending_bytes_ += bytes->size();
+  hold(bytes->size());
   Item item;
   item.shared = std::move(bytes);
   items_.push_back(std::move(item));
@@ -52,6 +87,7 @@ void WriteQueue::clear() {
   std::vector<Item>().swap(items_);
   head_ = 0;
   pending_bytes_ = 0;
+  release(memory_bytes_);
 }
 
 void WriteQueue::pop_front() {
@@ -117,6 +153,7 @@ WriteQueue::Result WriteQueue::flush(int socket_fd) {
     auto written = static_cast<uint64_t>(n);
     pending_bytes_ -= written;
     sent_bytes_ += written;
+    release(written);
     while (written > 0) {
       Item& first = front();
       size_t left = data(first).size() - first.offset;

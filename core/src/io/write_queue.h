@@ -2,6 +2,7 @@
 #pragma once
 
 #include "bromine/unique_fd.h"
+#include "io/memory_budget.h"
 
 #include <cstdint>
 #include <memory>
@@ -20,6 +21,13 @@ public:
     Failed,  // the peer is gone or a file read failed
   };
 
+  WriteQueue() = default;
+  // Counts the bytes it holds in memory (not file ranges) against `budget`, which must outlive it.
+  explicit WriteQueue(MemoryBudget* budget) : budget_(budget) {}
+  WriteQueue(WriteQueue&& other) noexcept;
+  WriteQueue& operator=(WriteQueue&& other) noexcept;
+  ~WriteQueue() { clear(); }
+
   void push(std::string bytes);
   // Queues bytes shared with other queues (one encoded frame for many subscribers).
   void push_shared(std::shared_ptr<const std::string> bytes);
@@ -28,7 +36,10 @@ public:
   Result flush(int socket_fd);
 
   bool empty() const { return head_ == items_.size(); }
+  // Bytes not yet sent, file ranges included.
   uint64_t pending_bytes() const { return pending_bytes_; }
+  // Bytes not yet sent that the queue holds in memory (shared frames count whole).
+  uint64_t memory_bytes() const { return memory_bytes_; }
   // Total bytes handed to the kernel since creation.
   uint64_t sent_bytes() const { return sent_bytes_; }
   void clear();
@@ -54,7 +65,12 @@ private:
   // matters for thousands of idle WebSockets.
   std::vector<Item> items_;
   size_t head_ = 0;
+  void hold(uint64_t bytes);
+  void release(uint64_t bytes);
+
+  MemoryBudget* budget_ = nullptr;
   uint64_t pending_bytes_ = 0;
+  uint64_t memory_bytes_ = 0;
   uint64_t sent_bytes_ = 0;
 };
 

@@ -18,7 +18,8 @@ constexpr auto kStaticCacheValid = std::chrono::milliseconds(1000);
 
 } // namespace
 
-ServerCore::ServerCore(ServerOptions opts) : options_(std::move(opts)) {
+ServerCore::ServerCore(ServerOptions opts)
+    : options_(std::move(opts)), budget_(options_.max_buffered_bytes) {
   http_.limits.max_header_bytes = options_.max_header_bytes;
   http_.limits.max_body_bytes = options_.max_body_bytes;
   http_.limits.spool_threshold = options_.body_spool_threshold;

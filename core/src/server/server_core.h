@@ -32,6 +32,7 @@ public:
   EventLoop& loop() override { return loop_; }
   const ServerOptions& options() const override { return options_; }
   bool stopping() const override { return stopping_flag_.load(std::memory_order_acquire); }
+  MemoryBudget& budget() override { return budget_; }
   std::span<char> read_buffer() override { return read_buffer_; }
   uint64_t reserve_id() override;
   void install(std::unique_ptr<Connection> connection) override;
@@ -73,6 +74,7 @@ private:
 
   EventLoop loop_;
   ServerOptions options_;
+  MemoryBudget budget_;
   HttpContext http_;
   PubSubRegistry pubsub_;
   std::vector<std::unique_ptr<Listener>> listeners_;

@@ -10,7 +10,8 @@ UpgradedConnection::UpgradedConnection(ConnectionHost& host, uint64_t id, Unique
                                        WriteQueue output, std::shared_ptr<UpgradedEvents> events)
     : Connection(id), host_(host), socket_(std::move(socket)), out_(std::move(output)),
       events_(std::move(events)), shared_(std::make_shared<UpgradedShared>()),
-      handle_(&host, id, shared_), ping_interval_(host.options().websocket_ping_interval) {}
+      handle_(&host, id, shared_), ping_interval_(host.options().websocket_ping_interval),
+      defers_messages_(events_->defers_messages()) {}
 
 UpgradedConnection::~UpgradedConnection() = default;
 
@@ -47,8 +48,41 @@ void UpgradedConnection::flush() {
 }
 
 bool UpgradedConnection::over_limit() {
-  if (out_.pending_bytes() <= host_.options().upgraded_max_pending) return false;
-  finish(1008, "outgoing buffer over the limit");
+  if (out_.pending_bytes() > host_.options().upgraded_max_pending) {
+    finish(1008, "outgoing buffer over the limit");
+    return true;
+  }
+  if (host_.budget().exceeded() && out_.memory_bytes() >= kBudgetOffenderBytes) {
+    // Many connections' backlogs together: this one, still adding, goes first.
+    finish(1013, "server buffers full");
+    return true;
+  }
+  return false;
+}
+
+void UpgradedConnection::deliver_message(std::string_view data, bool binary) {
+  if (defers_messages_) {
+    const uint64_t cost = data.size() + UpgradedHandle::kMessageOverhead;
+    shared_->undelivered.fetch_add(cost, std::memory_order_relaxed);
+    host_.budget().add(cost);
+  }
+  events_->on_message(data, binary);
+  if (defers_messages_ && host_.budget().exceeded() &&
+      shared_->undelivered.load(std::memory_order_relaxed) >= kBudgetOffenderBytes) {
+    finish(1013, "server buffers full");
+  }
+}
+
+bool UpgradedConnection::input_paused() {
+  if (!defers_messages_) return false;
+  const uint64_t limit = host_.options().websocket_max_undelivered;
+  if (shared_->undelivered.load(std::memory_order_acquire) <= limit) return false;
+  shared_->input_paused.store(true, std::memory_order_seq_cst);
+  // The embedder may have caught up since the load above, and then seen no pause to undo.
+  if (shared_->undelivered.load(std::memory_order_seq_cst) <= limit / 2 &&
+      shared_->input_paused.exchange(false)) {
+    return false;
+  }
   return true;
 }
 
@@ -75,6 +109,10 @@ void UpgradedConnection::release(uint16_t code, std::string_view reason) {
   for (const auto& channel : channels_)
     host_.unsubscribe(channel, id());
   channels_.clear();
+  // Messages the embedder never handles must not hold the budget forever; message_handled()
+  // takes nothing once this is zero.
+  host_.budget().remove(shared_->undelivered.exchange(0));
+  shared_->input_paused.store(false);
   std::string why(reason); // `reason` may point into the connection's own close reason
   events_->on_close(code, why);
   host_.retire(*this);

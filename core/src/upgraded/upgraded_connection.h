@@ -47,6 +47,8 @@ public:
   const UpgradedHandle& handle() const { return handle_; }
 
   void flush_now() override { flush(); }
+  // Reads again after the embedder caught up with the messages it was handed.
+  virtual void resume_input() {}
 
 protected:
   // Whether the app's side is still open: it may subscribe and gets publications.
@@ -70,6 +72,12 @@ protected:
   // counting the message at hand, so one large message always fits) passes the limit, the
   // connection is dropped with 1008 (a close frame could not get past the backlog). True if so.
   bool over_limit();
+  // Reports a whole message to the embedder, counting it as undelivered when the embedder
+  // defers messages.
+  void deliver_message(std::string_view data, bool binary);
+  // True while the embedder holds more undelivered messages than the limit: no input is read
+  // until UpgradedHandle::message_handled() brings it under half the limit and resumes it.
+  bool input_paused();
   // The common end: stops watching, closes the socket, drops the queue and the subscriptions,
   // reports on_close and hands the connection to the server's retirement.
   void release(uint16_t code, std::string_view reason);
@@ -83,6 +91,7 @@ protected:
   std::vector<std::string> channels_;
   std::chrono::milliseconds ping_interval_;
   bool above_high_water_ = false;
+  bool defers_messages_ = false;
 };
 
 } // namespace bromine

@@ -2,6 +2,8 @@
 #include "bromine/upgraded.h"
 #include "upgraded/upgraded_connection.h"
 
+#include <algorithm>
+
 namespace bromine {
 
 void UpgradedEvents::on_shutdown(const UpgradedHandle& handle) {
@@ -67,6 +69,26 @@ void UpgradedHandle::unsubscribe(std::string channel) const {
   with_connection<UpgradedConnection>(
       *host_, id_,
       [channel = std::move(channel)](UpgradedConnection& c) { c.unsubscribe(channel); });
+}
+
+void UpgradedHandle::message_handled(uint64_t size) const {
+  if (!shared_) return;
+  const uint64_t cost = size + kMessageOverhead;
+  // Never below zero: the connection zeroes the count when it ends and gives the budget back.
+  uint64_t before = shared_->undelivered.load(std::memory_order_relaxed);
+  uint64_t taken;
+  do {
+    taken = std::min(before, cost);
+  } while (!shared_->undelivered.compare_exchange_weak(before, before - taken,
+                                                       std::memory_order_acq_rel));
+  if (taken == 0) return;
+  host_->budget().remove(taken);
+  if (before - taken <= host_->options().websocket_max_undelivered / 2 &&
+      shared_->input_paused.load(std::memory_order_seq_cst) &&
+      shared_->input_paused.exchange(false)) {
+    with_connection<UpgradedConnection>(*host_, id_,
+                                        [](UpgradedConnection& c) { c.resume_input(); });
+  }
 }
 
 uint64_t UpgradedHandle::pending() const {

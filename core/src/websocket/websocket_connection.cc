@@ -50,7 +50,7 @@ void WebSocketConnection::on_io(uint32_t events) {
 
 void WebSocketConnection::read_input() {
   std::span<char> buffer = host_.read_buffer();
-  while (state_ != State::Closed) {
+  while (state_ != State::Closed && !input_paused()) {
     ssize_t n = ::read(socket_.get(), buffer.data(), buffer.size());
     if (n > 0) {
       last_input_ = host_.loop().now();
@@ -77,12 +77,12 @@ void WebSocketConnection::process(std::span<char> data) {
     case WebSocketFrameEvent::Type::kData:
       if (auto message = assembler_.add(event)) {
         if (state_ == State::Open) {
-          events_->on_message(message->text(), message->opcode == WebSocketOpcode::kBinary);
+          deliver_message(message->text(), message->opcode == WebSocketOpcode::kBinary);
         }
       }
       break;
     case WebSocketFrameEvent::Type::kPing:
-      if (state_ == State::Open) queue_control(encode_pong_frame(event.payload).view());
+      if (state_ == State::Open) answer_ping(event.payload);
       break;
     case WebSocketFrameEvent::Type::kPong:
       break;
@@ -127,6 +127,21 @@ void WebSocketConnection::complete_final_close() {
   flush();
 }
 
+// Only the latest ping needs an answer (RFC 6455 5.5.3): while a pong waits in the queue, a newer
+// ping replaces the one that would follow it, so a flood of pings costs two pongs at most.
+void WebSocketConnection::answer_ping(std::span<const std::byte> payload) {
+  if (pong_queued_) {
+    pending_pong_ = encode_pong_frame(payload);
+    return;
+  }
+  queue_control(encode_pong_frame(payload).view());
+  pong_queued_ = true;
+}
+
+void WebSocketConnection::resume_input() {
+  if (state_ != State::Closed) read_input();
+}
+
 void WebSocketConnection::queue_control(std::string_view frame) {
   queue_bytes(std::string(frame));
 }
@@ -156,6 +171,13 @@ void WebSocketConnection::close(uint16_t code, std::string_view reason) {
 }
 
 void WebSocketConnection::on_output_sent() {
+  pong_queued_ = false;
+  if (pending_pong_ && !closing_after_flush_) {
+    queue_control(pending_pong_->view());
+    pending_pong_.reset();
+    pong_queued_ = true;
+    return;
+  }
   if (closing_after_flush_ && !write_shut_) {
     // Everything, our close frame included, is out: end our side, then wait for the peer's FIN.
     ::shutdown(socket_.get(), SHUT_WR);
@@ -176,6 +198,10 @@ void WebSocketConnection::check_timeout(EventLoop::Clock::time_point now) {
   }
   auto interval = ping_interval_;
   if (interval.count() <= 0 || now - last_input_ < interval) return;
+  if (shared_->input_paused.load(std::memory_order_relaxed)) {
+    last_input_ = now; // we stopped reading, not the peer: its answers wait in the socket
+    return;
+  }
   if (ping_outstanding_) {
     finish(1006, "no answer to ping"); // a dead peer
     return;

@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,7 @@ public:
   void send_shared(std::shared_ptr<const std::string> frame) override;
   void close(uint16_t code, std::string_view reason) override;
   void complete_final_close() override;
+  void resume_input() override;
 
   bool closed() const override { return state_ == State::Closed; }
   void check_timeout(EventLoop::Clock::time_point now) override;
@@ -52,6 +55,7 @@ private:
   void read_input();
   void process(std::span<char> data);
   void queue_control(std::string_view frame);
+  void answer_ping(std::span<const std::byte> payload);
   void begin_final_close(uint16_t code, std::string_view reason, bool echo);
   bool is_open() const override { return state_ == State::Open; }
   void finish(uint16_t code, std::string_view reason) override;
@@ -65,6 +69,8 @@ private:
   State state_ = State::Open;
   uint16_t close_code_ = 1006;
   std::string close_reason_;
+  std::optional<WebSocketControlFrame> pending_pong_;
+  bool pong_queued_ = false; // a pong is in the queue, not yet sent
   bool ping_outstanding_ = false;
   bool shutting_down_ = false;
   bool closing_after_flush_ = false; // close TCP once everything queued is sent

@@ -6,6 +6,7 @@
 #include "io/connection_host.h"
 #include "support/socket_client.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -65,6 +66,7 @@ public:
   EventLoop& loop() override { return loop_; }
   const ServerOptions& options() const override { return options_; }
   bool stopping() const override { return false; }
+  MemoryBudget& budget() override { return budget_; }
   std::span<char> read_buffer() override { return buffer_; }
   uint64_t reserve_id() override { return next_id_++; }
   void install(std::unique_ptr<Connection> connection) override {
@@ -130,9 +132,9 @@ public:
   }
 
   // The next request the handler got, waiting for it.
-  std::optional<Exchange> next_exchange() {
+  std::optional<Exchange> next_exchange(std::chrono::milliseconds timeout = test::kIoTimeout) {
     std::unique_lock lock(mutex_);
-    if (!arrived_.wait_for(lock, test::kIoTimeout, [&] { return !exchanges_.empty(); })) {
+    if (!arrived_.wait_for(lock, timeout, [&] { return !exchanges_.empty(); })) {
       return std::nullopt;
     }
     Exchange exchange = std::move(exchanges_.front());
@@ -148,6 +150,7 @@ public:
 private:
   EventLoop loop_;
   ServerOptions options_;
+  MemoryBudget budget_{options_.max_buffered_bytes};
   HttpContext http_;
   std::array<char, 16 * 1024> buffer_;
   std::map<uint64_t, std::unique_ptr<Connection>> table_;
@@ -322,6 +325,86 @@ TEST_F(HttpConnectionTest, APeerThatLeavesWhileTheAppWorksIsForgottenAfterTheAns
   EXPECT_TRUE(host_.holds(id));
   exchange->responder.respond(std::string(kOk), true, 200, 2);
   EXPECT_FALSE(host_.holds(id));
+}
+
+TEST_F(HttpConnectionTest, StopsReadingRequestsWhileItsAnswersWaitForTheClient) {
+  auto [client, id] = host_.connect();
+  constexpr int kRequests = 1000;
+  std::string requests;
+  for (int i = 0; i < kRequests; ++i)
+    requests += "GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_TRUE(client.send(requests));
+
+  // The app answers every request with 10 KiB at once; the client reads nothing for now.
+  std::atomic<int> answered{0};
+  std::atomic<bool> done{false};
+  std::thread app([&] {
+    while (!done) {
+      std::optional<Exchange> exchange = host_.next_exchange(50ms);
+      if (!exchange) continue;
+      std::string body(10 * 1024, 'a');
+      body.replace(0, exchange->request.path().size(), exchange->request.path());
+      exchange->responder.respond("HTTP/1.1 200 OK\r\nContent-Length: 10240\r\n\r\n" + body, true,
+                                  200, body.size());
+      ++answered;
+    }
+  });
+  // What the server holds is bounded: the output limit (1 MiB), plus what the socket pair's
+  // buffers took, plus one answer.
+  int before_reading = answered;
+  for (int quiet = 0; quiet < 20; ++quiet) {
+    std::this_thread::sleep_for(10ms);
+    if (answered != before_reading) {
+      before_reading = answered;
+      quiet = 0;
+    }
+  }
+  EXPECT_LT(before_reading, kRequests);
+  EXPECT_LT(before_reading * 10 * 1024, (1 << 20) + 1024 * 1024);
+
+  // Once the client reads, every answer comes, in order.
+  for (int i = 0; i < kRequests; ++i) {
+    auto response = client.read_response();
+    ASSERT_TRUE(response) << "response " << i;
+    ASSERT_EQ(response->body.substr(0, response->body.find('a')), "/" + std::to_string(i));
+  }
+  done = true;
+  app.join();
+  EXPECT_EQ(answered, kRequests);
+}
+
+TEST_F(HttpConnectionTest, AResponderSeesAtOnceThatItsClientLeft) {
+  auto [client, id] = host_.connect();
+  ASSERT_TRUE(client.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto exchange = host_.next_exchange();
+  ASSERT_TRUE(exchange);
+  exchange->responder.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+  host_.on_loop([] { return 0; });
+  EXPECT_FALSE(exchange->responder.peer_gone());
+  client.close();
+  const auto deadline = std::chrono::steady_clock::now() + test::kIoTimeout;
+  while (!exchange->responder.peer_gone() && std::chrono::steady_clock::now() < deadline) {
+    host_.on_loop([] { return 0; });
+  }
+  EXPECT_TRUE(exchange->responder.peer_gone());
+  // A writer waiting for the client to read is let go rather than left to its timeout.
+  EXPECT_FALSE(exchange->responder.wait_until_drained(1));
+}
+
+TEST_F(HttpConnectionTest, AClientThatOnlyFinishedSendingHasNotLeft) {
+  auto [client, id] = host_.connect();
+  ASSERT_TRUE(client.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  client.shutdown_write();
+  auto first = host_.next_exchange();
+  ASSERT_TRUE(first);
+  host_.on_loop([] { return 0; });
+  EXPECT_FALSE(first->responder.peer_gone());
+  first->responder.respond(std::string(kOk), true, 200, 2);
+  auto second = host_.next_exchange();
+  ASSERT_TRUE(second);
+  second->responder.respond(std::string(kOk), true, 200, 2);
+  EXPECT_TRUE(client.read_response());
+  EXPECT_TRUE(client.read_response());
 }
 
 // Records what an upgraded connection reports, for the hand-over test.
