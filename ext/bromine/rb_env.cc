@@ -1,6 +1,8 @@
 // Env building: cached frozen keys, HTTP_* names for headers, rack.input choice.
 #include "rb_env.h"
 
+#include "rb_string.h"
+
 #include <array>
 #include <string>
 #include <string_view>
@@ -71,11 +73,6 @@ std::array<std::pair<std::string_view, VALUE>, 9> common_methods = {{
     {"CONNECT", Qnil},
     {"TRACE", Qnil},
 }};
-
-VALUE keep(VALUE v) {
-  rb_gc_register_mark_object(v);
-  return v;
-}
 
 char upper_underscore(char c) {
   if (c == '-') return '_';

@@ -3,6 +3,7 @@
 
 #include "bromine/response_head.h"
 #include "rb_gvl.h"
+#include "rb_string.h"
 
 #include <charconv>
 #include <fcntl.h>
@@ -25,10 +26,6 @@ VALUE str_x_sendfile, str_x_sendfile_mixed;
 ID id_call, id_each, id_close, id_to_ary, id_to_path, id_for_fd, id_respond_to;
 VALUE cWorker, cEarlyHints, cStream;
 VALUE str_read_write_binary;
-
-std::string_view view(VALUE str) {
-  return std::string_view(RSTRING_PTR(str), static_cast<size_t>(RSTRING_LEN(str)));
-}
 
 bool responds_to(VALUE object, ID method) {
   return rb_respond_to(object, method) != 0;

@@ -3,6 +3,7 @@
 
 #include "bromine/response_head.h"
 #include "rb_gvl.h"
+#include "rb_string.h"
 #include "rb_work_queue.h"
 
 #include <ruby/encoding.h>
@@ -23,10 +24,6 @@ ID id_event, id_id, id_retry;
 ID id_on_open, id_on_message, id_on_drained, id_on_shutdown, id_on_close, id_call, id_client,
     id_initialize;
 SocketContext* current_context = nullptr; // for Bromine.publish
-
-std::string_view view(VALUE str) {
-  return std::string_view(RSTRING_PTR(str), static_cast<size_t>(RSTRING_LEN(str)));
-}
 
 // --- Bromine::WebSocket objects --------------------------------------------------------------
 
@@ -477,10 +474,6 @@ void set_publish_context(SocketContext* context) {
 }
 
 void init_websocket(VALUE bromine_module) {
-  auto keep = [](VALUE v) {
-    rb_gc_register_mark_object(v);
-    return v;
-  };
   key_upgrade_websocket = keep(rb_interned_str_cstr("upgrade.websocket"));
   key_rack_upgrade = keep(rb_interned_str_cstr("rack.upgrade"));
   key_upgrade_websocket_p = keep(rb_interned_str_cstr("upgrade.websocket?"));
