@@ -2,7 +2,10 @@
 #include "rb_response.h"
 
 #include "bromine/response_head.h"
+#include "rb_early_hints.h"
 #include "rb_gvl.h"
+#include "rb_hijack.h"
+#include "rb_response_head.h"
 #include "rb_string.h"
 
 #include <charconv>
@@ -23,101 +26,11 @@ constexpr uint64_t kMaxQueuedBytes = 1024 * 1024;
 
 std::string static_cache_control; // read-only once the server runs
 VALUE str_x_sendfile, str_x_sendfile_mixed;
-ID id_call, id_each, id_close, id_to_ary, id_to_path, id_for_fd, id_respond_to;
-VALUE cWorker, cEarlyHints, cStream;
-VALUE str_read_write_binary;
+ID id_call, id_each, id_close, id_to_ary, id_to_path;
+VALUE cStream;
 
 bool responds_to(VALUE object, ID method) {
   return rb_respond_to(object, method) != 0;
-}
-
-// --- the per-thread hijacker: env['rack.hijack'] --------------------------------------------
-
-struct WorkerState {
-  Exchange* current = nullptr;
-};
-
-void worker_free(void* p) {
-  delete static_cast<WorkerState*>(p);
-}
-size_t worker_size(const void*) {
-  return sizeof(WorkerState);
-}
-
-const rb_data_type_t worker_type = {
-    "Bromine::Native::Worker",
-    {nullptr, worker_free, worker_size, nullptr, {nullptr}},
-    nullptr,
-    nullptr,
-    RUBY_TYPED_FREE_IMMEDIATELY,
-};
-
-WorkerState& worker_state(VALUE self) {
-  return *static_cast<WorkerState*>(rb_check_typeddata(self, &worker_type));
-}
-
-VALUE worker_alloc(VALUE klass) {
-  return TypedData_Wrap_Struct(klass, &worker_type, new WorkerState());
-}
-
-VALUE io_for(bromine::UniqueFd fd) {
-  if (!fd) rb_sys_fail("dup of the client socket");
-  int raw = fd.release();
-  VALUE io = rb_funcall(rb_cIO, id_for_fd, 2, INT2NUM(raw), str_read_write_binary);
-  rb_funcall(io, rb_intern("sync="), 1, Qtrue); // writes reach the client at once, as with Puma
-  return io;
-}
-
-// Full hijack: the app gets the socket as an IO and the server lets go of it.
-VALUE worker_call(int, VALUE*, VALUE self) {
-  Exchange* exchange = worker_state(self).current;
-  if (!exchange || exchange->ended) rb_raise(rb_eIOError, "rack.hijack called outside its request");
-  if (NIL_P(exchange->hijacked_io)) {
-    exchange->hijacked_io = io_for(exchange->work->responder.duplicate_socket());
-    rb_hash_aset(exchange->env, env_keys().rack_hijack_io, exchange->hijacked_io);
-  }
-  return exchange->hijacked_io;
-}
-
-// --- env['rack.early_hints'] ------------------------------------------------------------------
-
-const rb_data_type_t early_hints_type = {
-    "Bromine::Native::EarlyHints",
-    {[](void* p) { rb_gc_mark(*static_cast<VALUE*>(p)); },
-     [](void* p) { delete static_cast<VALUE*>(p); },
-     [](const void*) { return sizeof(VALUE); },
-     nullptr,
-     {nullptr}},
-    nullptr,
-    nullptr,
-    RUBY_TYPED_FREE_IMMEDIATELY,
-};
-
-int add_hint(VALUE key, VALUE value, VALUE arg) {
-  auto* head = reinterpret_cast<ResponseHead*>(arg);
-  VALUE name = rb_obj_as_string(key);
-  VALUE values = RB_TYPE_P(value, T_ARRAY) ? value : rb_ary_new_from_args(1, value);
-  for (long i = 0; i < RARRAY_LEN(values); ++i) {
-    head->add(view(name), view(rb_obj_as_string(rb_ary_entry(values, i))));
-  }
-  return ST_CONTINUE;
-}
-
-VALUE early_hints_call(VALUE self, VALUE headers) {
-  VALUE worker = *static_cast<VALUE*>(rb_check_typeddata(self, &early_hints_type));
-  Exchange* exchange = worker_state(worker).current;
-  if (!exchange || exchange->head_sent || exchange->ended) return Qnil;
-  if (exchange->work->request.version_minor() == 0) return Qnil; // 1xx is not for HTTP/1.0
-  Check_Type(headers, T_HASH);
-  // Built in the exchange's buffer, so a raise while reading the headers leaks nothing.
-  exchange->out.clear();
-  RequestInfo info = exchange->work->request.info();
-  ResponseHead head(exchange->out, info, 103);
-  rb_hash_foreach(headers, add_hint, reinterpret_cast<VALUE>(&head));
-  exchange->out.append("\r\n");
-  exchange->work->responder.write(std::move(exchange->out));
-  exchange->out.clear();
-  return Qnil;
 }
 
 // --- Rack 3 streaming bodies: body.call(stream) -----------------------------------------------
@@ -226,63 +139,6 @@ VALUE stream_close_read(VALUE) {
 
 // --- the response ----------------------------------------------------------------------------
 
-void add_header_value(Exchange& ex, ResponseHead& head, std::string_view name, VALUE value) {
-  VALUE str = rb_obj_as_string(value);
-  std::string_view text = view(str);
-  // Rack 2 joins repeated headers with newlines; each line is one header.
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    if (name.size() == 14 && iequals(name, "content-length")) {
-      uint64_t length = 0;
-      auto [ptr, ec] = std::from_chars(line.data(), line.data() + line.size(), length);
-      if (ec == std::errc() && ptr == line.data() + line.size()) ex.content_length = length;
-    }
-    if (!head.add(name, line)) {
-      rb_warn("bromine: dropped response header %.*s: it contains CR, LF or NUL",
-              static_cast<int>(name.size()), name.data());
-    }
-    start = end + 1;
-  }
-}
-
-struct HeaderWalk {
-  Exchange* exchange;
-  ResponseHead* head;
-};
-
-int add_header(VALUE key, VALUE value, VALUE arg) {
-  auto* walk = reinterpret_cast<HeaderWalk*>(arg);
-  VALUE name_str = rb_obj_as_string(key);
-  std::string_view name = view(name_str);
-  if (name.size() > 5 && name.substr(0, 5) == "rack.") {
-    if (name == "rack.hijack") walk->exchange->partial_hijack = value;
-    return ST_CONTINUE; // rack.* response headers are for the server, not the client
-  }
-  if (iequals(name, "content-type")) walk->exchange->has_content_type = true;
-  if (iequals(name, "cache-control")) walk->exchange->has_cache_control = true;
-  if (RB_TYPE_P(value, T_ARRAY)) {
-    for (long i = 0; i < RARRAY_LEN(value); ++i) {
-      add_header_value(*walk->exchange, *walk->head, name, rb_ary_entry(value, i));
-    }
-  } else {
-    add_header_value(*walk->exchange, *walk->head, name, value);
-  }
-  return ST_CONTINUE;
-}
-
-// Walks the app's response headers (a Hash or anything with to_hash; nil is none) into `head`,
-// keeping rack.* ones for the server, and notes in `ex` what the rest of the response needs: the
-// app's content length, whether it set content-type or cache-control, a partial hijack.
-void add_app_headers(Exchange& ex, ResponseHead& head) {
-  if (NIL_P(ex.headers)) return;
-  HeaderWalk walk{&ex, &head};
-  rb_hash_foreach(rb_convert_type(ex.headers, T_HASH, "Hash", "to_hash"), add_header,
-                  reinterpret_cast<VALUE>(&walk));
-}
-
 void send_array_body(Exchange& ex, ResponseHead& head, VALUE parts) {
   uint64_t total = 0;
   for (long i = 0; i < RARRAY_LEN(parts); ++i) {
@@ -365,19 +221,6 @@ void send_streaming_body(Exchange& ex, ResponseHead& head) {
   rb_funcall(ex.body, id_call, 1, stream);
 }
 
-// Partial hijack: the server writes the head, then the app's callable gets the socket.
-void send_partial_hijack(Exchange& ex, ResponseHead& head) {
-  head.finish_unframed();
-  VALUE io = io_for(ex.work->responder.duplicate_socket());
-  ex.head_sent = ex.ended = true;
-  ex.work->responder.hijacked();
-  VALUE head_bytes = rb_str_new(ex.out.data(), static_cast<long>(ex.out.size()));
-  ex.out.clear();
-  rb_io_write(io, head_bytes);
-  rb_io_flush(io);
-  rb_funcall(ex.partial_hijack, id_call, 1, io);
-}
-
 // The app set a WebSocket handler and a status below 300: answer 101 with its headers.
 void upgrade_to_websocket(Exchange& ex, VALUE handler) {
   ex.out.clear();
@@ -407,18 +250,6 @@ void start_event_stream(Exchange& ex, VALUE handler) {
   ex.head_sent = ex.ended = true;
   ex.work->responder.upgrade_to_event_stream(std::move(ex.out), std::move(events));
   ex.out.clear();
-}
-
-// The whole response from the server rather than the app: `status` with a text/plain `body`.
-void respond_with_text(Exchange& ex, int status, std::string_view body) {
-  ex.status = status;
-  std::string out;
-  RequestInfo info = ex.work->request.info();
-  ResponseHead head(out, info, status);
-  head.add("Content-Type", "text/plain");
-  head.finish(body.size());
-  if (head.body_allowed()) out.append(body);
-  ex.work->responder.respond(std::move(out), head.keep_alive(), status, body.size());
 }
 
 // The value of the app's X-Sendfile header, or nil.
@@ -618,22 +449,13 @@ void init_response_classes(VALUE native_module) {
   id_close = rb_intern("close");
   id_to_ary = rb_intern("to_ary");
   id_to_path = rb_intern("to_path");
-  id_for_fd = rb_intern("for_fd");
-  id_respond_to = rb_intern("respond_to?");
-  str_read_write_binary = rb_interned_str_cstr("r+b");
   str_x_sendfile = rb_interned_str_cstr("x-sendfile");
   rb_gc_register_mark_object(str_x_sendfile);
   str_x_sendfile_mixed = rb_interned_str_cstr("X-Sendfile");
   rb_gc_register_mark_object(str_x_sendfile_mixed);
-  rb_gc_register_mark_object(str_read_write_binary);
 
-  cWorker = rb_define_class_under(native_module, "Worker", rb_cObject);
-  rb_define_alloc_func(cWorker, worker_alloc);
-  rb_define_method(cWorker, "call", RUBY_METHOD_FUNC(worker_call), -1);
-
-  cEarlyHints = rb_define_class_under(native_module, "EarlyHints", rb_cObject);
-  rb_undef_alloc_func(cEarlyHints);
-  rb_define_method(cEarlyHints, "call", RUBY_METHOD_FUNC(early_hints_call), 1);
+  init_hijack(native_module);
+  init_early_hints(native_module);
 
   cStream = rb_define_class_under(native_module, "Stream", rb_cObject);
   rb_undef_alloc_func(cStream);
@@ -652,8 +474,8 @@ void set_static_cache_control(std::string value) {
 }
 
 WorkerObjects make_worker_objects() {
-  VALUE worker = rb_class_new_instance(0, nullptr, cWorker);
-  VALUE hints = TypedData_Wrap_Struct(cEarlyHints, &early_hints_type, new VALUE(worker));
+  VALUE worker = new_worker();
+  VALUE hints = new_early_hints(worker);
   return WorkerObjects{worker, hints};
 }
 
