@@ -5,6 +5,7 @@
 #include "rb_env.h"
 #include "rb_gvl.h"
 #include "rb_response.h"
+#include "rb_sendfile.h"
 #include "rb_websocket.h"
 #include "rb_work_queue.h"
 

@@ -31,7 +31,4 @@ WorkerObjects make_worker_objects();
 int handle_request(const EnvDefaults& defaults, VALUE app, SocketContext& sockets,
                    const WorkerObjects& objects, Work& work);
 
-// Defaults for file responses (X-Sendfile), set once at startup.
-void set_static_cache_control(std::string value);
-
 } // namespace bromine::ruby
