@@ -4,8 +4,10 @@
 #include "bromine/server.h"
 #include "rb_env.h"
 #include "rb_gvl.h"
-#include "rb_response.h"
+#include "rb_request.h"
 #include "rb_sendfile.h"
+#include "rb_socket_events.h"
+#include "rb_socket_state.h"
 #include "rb_websocket.h"
 #include "rb_work_queue.h"
 

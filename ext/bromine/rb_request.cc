@@ -1,22 +1,18 @@
-// One request through the Rack app and back out through the Responder.
-#include "rb_response.h"
+// One request's life: the env, the app, the response by the strategy that fits what the app
+// returned, then body.close, rack.response_finished and the input closed.
+#include "rb_request.h"
 
 #include "bromine/response_head.h"
 #include "rb_body.h"
 #include "rb_early_hints.h"
+#include "rb_exchange.h"
 #include "rb_gvl.h"
 #include "rb_hijack.h"
 #include "rb_response_head.h"
 #include "rb_sendfile.h"
+#include "rb_socket_state.h"
 #include "rb_stream.h"
-#include "rb_string.h"
-
-#include <charconv>
-#include <fcntl.h>
-#include <memory>
-#include <new>
-#include <string_view>
-#include <sys/stat.h>
+#include "rb_upgrade.h"
 
 namespace bromine::ruby {
 
@@ -26,39 +22,6 @@ ID id_call, id_each, id_close, id_to_ary, id_to_path;
 
 bool responds_to(VALUE object, ID method) {
   return rb_respond_to(object, method) != 0;
-}
-
-// --- the response ----------------------------------------------------------------------------
-
-// The app set a WebSocket handler and a status below 300: answer 101 with its headers.
-void upgrade_to_websocket(Exchange& ex, VALUE handler) {
-  ex.out.clear();
-  RequestInfo info = ex.work->request.info();
-  ResponseHead head(ex.out, info, 101);
-  add_app_headers(ex, head);
-  head.add("Sec-WebSocket-Accept", websocket_accept(ex.work->request.header("sec-websocket-key")));
-  head.finish_upgrade("websocket");
-  std::shared_ptr<WebSocketEvents> events = prepare_upgrade(*ex.sockets, ex.env, handler, false);
-  ex.status = 101;
-  ex.head_sent = ex.ended = true;
-  ex.work->responder.upgrade_to_websocket(std::move(ex.out), std::move(events));
-  ex.out.clear();
-}
-
-// The app set a handler on a request that accepts text/event-stream: a 200 that stays open.
-void start_event_stream(Exchange& ex, VALUE handler) {
-  ex.out.clear();
-  RequestInfo info = ex.work->request.info();
-  ResponseHead head(ex.out, info, 200);
-  add_app_headers(ex, head);
-  if (!ex.has_content_type) head.add("content-type", "text/event-stream");
-  if (!ex.has_cache_control) head.add("cache-control", "no-cache");
-  head.finish_unframed(); // the stream ends when the connection does
-  std::shared_ptr<WebSocketEvents> events = prepare_upgrade(*ex.sockets, ex.env, handler, true);
-  ex.status = 200;
-  ex.head_sent = ex.ended = true;
-  ex.work->responder.upgrade_to_event_stream(std::move(ex.out), std::move(events));
-  ex.out.clear();
 }
 
 VALUE call_app(VALUE arg) {
@@ -186,18 +149,12 @@ void fail_response(Exchange& ex) {
 
 } // namespace
 
-void init_response_classes(VALUE native_module) {
+void init_request() {
   id_call = rb_intern("call");
   id_each = rb_intern("each");
   id_close = rb_intern("close");
   id_to_ary = rb_intern("to_ary");
   id_to_path = rb_intern("to_path");
-
-  init_hijack(native_module);
-  init_early_hints(native_module);
-  init_stream(native_module);
-  init_body();
-  init_sendfile();
 }
 
 WorkerObjects make_worker_objects() {

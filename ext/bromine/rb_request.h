@@ -1,22 +1,17 @@
-// Runs the Rack app for one request and sends what it returns: arrays, each, to_path, call(stream),
-// full and partial hijack, early hints, rack.response_finished.
+// Runs the Rack app for one request on a worker thread and sends what it returns (the strategies
+// are in rb_body, rb_stream, rb_sendfile, rb_hijack and rb_upgrade), then rack.response_finished.
 #pragma once
 
 #include "rb_env.h"
-#include "rb_exchange.h"
-#include "rb_websocket.h"
+#include "rb_socket_state.h"
 #include "rb_work_queue.h"
 
-#include <cstdint>
-#include <optional>
 #include <ruby.h>
-#include <string>
-#include <vector>
 
 namespace bromine::ruby {
 
-// Defines Bromine::Native::Worker (rack.hijack), EarlyHints and Stream. Once, at load.
-void init_response_classes(VALUE native_module);
+// Interns the names the app's response is probed for. Once, at load.
+void init_request();
 
 // A worker thread's objects that go into every env it builds; created once per thread.
 struct WorkerObjects {
