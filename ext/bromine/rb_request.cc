@@ -115,7 +115,7 @@ VALUE run_response_finished(VALUE arg) {
   Exchange* ex = f->exchange;
   VALUE callbacks = rb_hash_lookup(ex->env, env_keys().rack_response_finished);
   if (!RB_TYPE_P(callbacks, T_ARRAY)) return Qnil;
-  // Rack SPEC: the callables are called in reverse order.
+  // Rack wants these callables called in the reverse order of their registration.
   for (long i = RARRAY_LEN(callbacks) - 1; i >= 0; --i) {
     // argv[4] is the callback; argv[0..3] its arguments (env, status, headers, error).
     VALUE argv[5] = {ex->env, INT2NUM(ex->status), NIL_P(ex->headers) ? rb_hash_new() : ex->headers,

@@ -82,8 +82,8 @@ struct Callback {
   VALUE argv[2];
 };
 
-// Calls a handler callback: without the client when its arity matches the seed's style, else
-// with the client first.
+// Calls a handler callback: without the client when its arity says it takes none, else with the
+// client first.
 VALUE invoke(VALUE arg) {
   auto* cb = reinterpret_cast<Callback*>(arg);
   VALUE handler = cb->state->handler;
@@ -175,19 +175,19 @@ int dispatch(SocketState& state, SocketEvent& event) {
 
 void find_callback_modes(SocketState& state) {
   VALUE handler = state.handler;
-  // Per callback, its arity says whether it takes the client: the seed's style has none (and
-  // then the handler itself gets the client's methods).
+  // Per callback, its arity says whether it takes the client: a handler whose callbacks take none
+  // gets the client's methods itself (write, close, each...).
   const std::pair<ID, int> callbacks[] = {{id_on_open, 0},
                                           {id_on_message, 1},
                                           {id_on_drained, 0},
                                           {id_on_shutdown, 0},
                                           {id_on_close, 0}};
   for (size_t i = 0; i < std::size(callbacks); ++i) {
-    auto [name, seed_arity] = callbacks[i];
+    auto [name, clientless_arity] = callbacks[i];
     if (!rb_respond_to(handler, name)) continue;
-    bool seed = rb_obj_method_arity(handler, name) == seed_arity;
-    state.callback_modes[i] = seed ? 0 : 1;
-    state.seed_style = state.seed_style || seed;
+    bool clientless = rb_obj_method_arity(handler, name) == clientless_arity;
+    state.callback_modes[i] = clientless ? 0 : 1;
+    state.clientless = state.clientless || clientless;
   }
 }
 

@@ -15,8 +15,8 @@ namespace bromine::ruby {
 void init_socket_events();
 
 // Notes in `state` how each callback its handler defines is called (SocketState::callback_modes):
-// with the client first, or without it (the seed's style, which sets seed_style). GVL held; may
-// raise (the handler's respond_to? and method lookups are Ruby calls).
+// with the client first, or without it (which sets SocketState::clientless). GVL held; may raise
+// (the handler's respond_to? and method lookups are Ruby calls).
 void find_callback_modes(SocketState& state);
 
 // The events object to hand to Responder::upgrade_to_websocket or upgrade_to_event_stream: it

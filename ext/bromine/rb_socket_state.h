@@ -59,9 +59,8 @@ struct SocketState {
   VALUE handler = Qnil;
   VALUE env = Qnil;
   VALUE subscriptions = Qnil; // Hash channel => block, for subscriptions with a block
-  bool seed_style = false;
-  bool event_stream = false; // a Server-Sent Events stream, not a WebSocket    // the handler got
-                             // the client's methods itself
+  bool clientless = false;    // some callback takes no client: the handler has the client's methods
+  bool event_stream = false;  // a Server-Sent Events stream, not a WebSocket
   bool registered = false;
   bool opened = false;
   bool closed = false;
@@ -70,7 +69,7 @@ struct SocketState {
   std::string close_reason;
 
   // How each callback is called, found once at the upgrade (index: CallbackSlot): -1 absent,
-  // 0 without the client (the seed's style), 1 with the client first.
+  // 0 without the client (the handler itself has the client's methods), 1 with the client first.
   int8_t callback_modes[5] = {-1, -1, -1, -1, -1};
 
   // Set once by the loop thread when the connection opens, then only read.

@@ -39,7 +39,7 @@ std::shared_ptr<WebSocketEvents> prepare_upgrade(SocketContext& context, VALUE e
   state->timeout = context.ping_seconds;
   state->client = new_client(state);
   find_callback_modes(*state);
-  if (state->seed_style && !OBJ_FROZEN(handler)) give_client_methods(handler, state->client);
+  if (state->clientless && !OBJ_FROZEN(handler)) give_client_methods(handler, state->client);
   context.registry.add(state.get());
   state->registered = true;
   set_publish_context(&context);

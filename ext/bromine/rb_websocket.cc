@@ -40,7 +40,8 @@ const rb_data_type_t client_type = {
     RUBY_TYPED_FREE_IMMEDIATELY,
 };
 
-// The state behind a Bromine::WebSocket, or behind a seed-style handler that was given its methods.
+// The state behind a Bromine::WebSocket, or behind a handler whose callbacks take no client and
+// which was given the client's methods.
 SocketState& state_of(VALUE self) {
   if (rb_typeddata_is_kind_of(self, &client_type)) {
     return *static_cast<ClientBox*>(RTYPEDDATA_DATA(self))->state;
@@ -131,7 +132,7 @@ VALUE client_close_reason(VALUE self) {
 
 // What `each` yields for a connection: the handler when it carries the methods, else the client.
 VALUE face_of(const SocketState& state) {
-  return state.seed_style ? state.handler : state.client;
+  return state.clientless ? state.handler : state.client;
 }
 
 VALUE client_each(VALUE self) {
