@@ -75,6 +75,15 @@ class RackEnvTest < BromineTest::TestCase
     assert report["file_backed"], "a 3 MiB body is held in memory (#{report['input_class']}), not spooled to a file"
   end
 
+  def test_rack_input_without_a_body_is_the_shared_null_input
+    response = http.post("/rewind", "", "Content-Type" => "application/octet-stream")
+    assert_equal "200", response.code, response.body
+    report = JSON.parse(response.body)
+    assert_equal "Bromine::NullInput", report["input_class"]
+    empty = Digest::SHA256.hexdigest("")
+    assert_equal [empty, empty, empty], report.values_at("first", "second", "app")
+  end
+
   def test_response_header_with_several_values
     client = raw_client
     client << "GET /cookies HTTP/1.1\r\nHost: test\r\n\r\n"

@@ -6,6 +6,7 @@ require "socket"
 require "rack"
 require_relative "version"
 require_relative "options"
+require_relative "null_input"
 require_relative "cluster"
 
 module Bromine
@@ -244,7 +245,6 @@ module Bromine
     end
 
     def load_native
-      require "bromine/null_input"
       require "bromine/bromine"
     rescue LoadError => e
       raise Error, "the native extension is not built (#{e.message}); run `bundle exec rake compile`"
@@ -266,7 +266,8 @@ module Bromine
         shutdown_timeout: @options[:shutdown_timeout],
         log: @options[:log],
         redis: @options[:redis],
-        base_env: base_env
+        base_env: base_env,
+        null_input: NULL_INPUT
       }
     end
 
