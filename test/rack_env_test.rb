@@ -2,7 +2,7 @@
 
 require_relative "test_helper"
 
-# The Rack env the server builds (SPEC §2), as seen by an app behind Rack::Lint.
+# The Rack env the server builds, as seen by an app behind Rack::Lint.
 class RackEnvTest < BromineTest::TestCase
   serve "lint.ru"
 

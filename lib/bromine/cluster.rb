@@ -3,7 +3,7 @@
 require "socket"
 
 module Bromine
-  # The master process of `--workers N` (SPEC §7). The Server has loaded the app and bound the
+  # The master process of `--workers N`. The Server has loaded the app and bound the
   # listening socket; the Cluster forks the workers, which serve on that socket (each with its
   # own IO thread and Ruby threads, as a single process does), and supervises them:
   #
