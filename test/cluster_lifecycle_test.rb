@@ -3,7 +3,7 @@
 require_relative "test_helper"
 require_relative "support/cluster_helpers"
 
-# Signals to the master of forked workers (SPEC §7, issue 5): TERM is a graceful stop of every
+# Signals to the master of forked workers (issue 5): TERM is a graceful stop of every
 # worker (requests in flight finish, WebSockets get on_shutdown and 1001, exit 0), a second TERM
 # KILLs them, and USR1 replaces the workers one by one while the listening socket stays open.
 class ClusterLifecycleTest < BromineTest::TestCase

@@ -5,7 +5,7 @@ require "tmpdir"
 require_relative "test_helper"
 require_relative "support/cluster_helpers"
 
-# Forked workers (SPEC §7, issue 5): the master forks -w workers that share its listening socket,
+# Forked workers (issue 5): the master forks -w workers that share its listening socket,
 # runs the fork hooks, relays pub/sub between the workers, replaces a worker that dies (backing
 # off when they keep dying), and adds or removes one on SIGTTIN / SIGTTOU.
 class ClusterWorkersTest < BromineTest::TestCase

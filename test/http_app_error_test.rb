@@ -2,7 +2,7 @@
 
 require_relative "test_helper"
 
-# An exception in the app (SPEC §8): 500 to the client, the backtrace on stderr, the server goes on.
+# An exception in the app: 500 to the client, the backtrace on stderr, the server goes on.
 class HttpAppErrorTest < BromineTest::TestCase
   serve "errors.ru"
 

@@ -4,7 +4,7 @@ require_relative "test_helper"
 require_relative "../lib/bromine/version"
 require "rack"
 
-# The HTTP/1.x basics (SPEC §1, §2): the listen line, keep-alive, Connection: close, HTTP/1.0,
+# The HTTP/1.x basics: the listen line, keep-alive, Connection: close, HTTP/1.0,
 # pipelining, HEAD, bodiless statuses and the Date header.
 class HttpBasicTest < BromineTest::TestCase
   serve "lint.ru"

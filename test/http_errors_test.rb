@@ -2,7 +2,7 @@
 
 require_relative "test_helper"
 
-# Malformed and oversized requests from raw sockets (SPEC §8): the status, then the server closes
+# Malformed and oversized requests from raw sockets: the status, then the server closes
 # the connection, and it goes on serving others.
 class HttpErrorsTest < BromineTest::TestCase
   MAX_HEADERS = 4096

@@ -2,7 +2,7 @@
 
 require_relative "test_helper"
 
-# The access log (SPEC §1, §8): with --log, one Common Log Format line per request on stdout.
+# The access log: with --log, one Common Log Format line per request on stdout.
 class HttpLogTest < BromineTest::TestCase
   serve "lint.ru", "--log"
 

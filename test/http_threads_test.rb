@@ -2,7 +2,7 @@
 
 require_relative "test_helper"
 
-# Ruby threads (-t) and the C++ IO that does not wait for them (SPEC §1, §4).
+# Ruby threads (-t) and the C++ IO that does not wait for them.
 class HttpThreadsTest < BromineTest::TestCase
   serve "lint.ru", "--threads", "2"
 

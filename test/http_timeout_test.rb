@@ -2,7 +2,7 @@
 
 require_relative "test_helper"
 
-# Idle and slow connections (SPEC §1 --keep-alive, §8 slow clients).
+# Idle and slow connections: --keep-alive, and clients that send their request slowly.
 class HttpTimeoutTest < BromineTest::TestCase
   KEEP_ALIVE = 1
 

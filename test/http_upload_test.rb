@@ -3,7 +3,7 @@
 require_relative "test_helper"
 require "stringio"
 
-# Request bodies (SPEC §2): chunked uploads, large uploads spooled by the server, 100-continue.
+# Request bodies: chunked uploads, large uploads spooled by the server, 100-continue.
 class HttpUploadTest < BromineTest::TestCase
   serve "lint.ru"
 

@@ -5,7 +5,7 @@ require "tmpdir"
 require "bromine/options"
 require "bromine/rack_handler"
 
-# Option parsing and validation (SPEC §1), without a server.
+# Option parsing and validation, without a server.
 class OptionsTest < Minitest::Test
   Options = Bromine::Options
 

@@ -3,7 +3,7 @@
 require_relative "test_helper"
 require_relative "support/websocket_client"
 
-# Pub/sub inside one server process (SPEC §5): subscribe with and without a block, unsubscribe,
+# Pub/sub inside one server process: subscribe with and without a block, unsubscribe,
 # client.publish and Bromine.publish, delivery order, fan-out, and a subscriber that stops reading.
 class PubSubTest < BromineTest::TestCase
   include BromineTest::WebSocketTestHelpers

@@ -4,7 +4,7 @@ require_relative "test_helper"
 require "cgi"
 require "tempfile"
 
-# Response bodies (SPEC §2): streamed as they are produced, Rack 3 streaming bodies, to_path,
+# Response bodies: streamed as they are produced, Rack 3 streaming bodies, to_path,
 # close always called, rack.response_finished after the response.
 class RackBodyTest < BromineTest::TestCase
   serve "lint.ru"

@@ -2,7 +2,7 @@
 
 require_relative "test_helper"
 
-# The Rack env the server builds (SPEC §2), as seen by an app behind Rack::Lint.
+# The Rack env the server builds, as seen by an app behind Rack::Lint.
 class RackEnvTest < BromineTest::TestCase
   serve "lint.ru"
 
@@ -73,6 +73,15 @@ class RackEnvTest < BromineTest::TestCase
   def test_rack_input_is_rewindable_large_body
     report = assert_rewindable(SecureRandom.random_bytes(3 * 1024 * 1024))
     assert report["file_backed"], "a 3 MiB body is held in memory (#{report['input_class']}), not spooled to a file"
+  end
+
+  def test_rack_input_without_a_body_is_the_shared_null_input
+    response = http.post("/rewind", "", "Content-Type" => "application/octet-stream")
+    assert_equal "200", response.code, response.body
+    report = JSON.parse(response.body)
+    assert_equal "Bromine::NullInput", report["input_class"]
+    empty = Digest::SHA256.hexdigest("")
+    assert_equal [empty, empty, empty], report.values_at("first", "second", "app")
   end
 
   def test_response_header_with_several_values

@@ -2,7 +2,7 @@
 
 require_relative "test_helper"
 
-# rack.hijack (SPEC §2): full hijack before any response, partial hijack after the headers.
+# rack.hijack: full hijack before any response, partial hijack after the headers.
 class RackHijackTest < BromineTest::TestCase
   serve "lint.ru"
 

@@ -2,7 +2,7 @@
 
 require_relative "test_helper"
 
-# `rackup -s bromine` (SPEC §1): rackup finds the Bromine handler (Rackup::Handler::Bromine from the
+# `rackup -s bromine`: rackup finds the Bromine handler (Rackup::Handler::Bromine from the
 # rackup gem with Rack 3, Rack::Handler::Bromine with Rack 2.2's own rackup) and starts it.
 class RackupTest < BromineTest::TestCase
   def test_rackup_starts_bromine

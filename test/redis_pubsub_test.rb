@@ -6,7 +6,7 @@ require_relative "support/cluster_helpers"
 require_relative "support/redis_server"
 require_relative "support/websocket_client"
 
-# Pub/sub across servers through Redis (SPEC §5, --redis): separate server processes that share a
+# Pub/sub across servers through Redis (--redis): separate server processes that share a
 # real redis-server see each other's messages once each and in order, other programs' PUBLISHes
 # reach subscribers, -w 2 holds one Redis link, and delivery resumes after Redis restarts.
 class RedisPubSubTest < BromineTest::TestCase

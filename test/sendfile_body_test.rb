@@ -5,7 +5,7 @@ require "cgi"
 require "fileutils"
 require "tmpdir"
 
-# Bodies that respond to to_path (SPEC §2, §6): the server sends the named file with sendfile
+# Bodies that respond to to_path: the server sends the named file with sendfile
 # instead of calling #each, advertises its size once, and closes the body; a to_path naming no
 # file falls back to #each. Rack::Files, the common source of such bodies, end to end.
 class SendfileBodyTest < BromineTest::TestCase

@@ -5,7 +5,7 @@ require "cgi"
 require "fileutils"
 require "tmpdir"
 
-# X-Sendfile (SPEC §6, issue 4): a Rack response naming a file in an `x-sendfile` header gets that
+# X-Sendfile (issue 4): a Rack response naming a file in an `x-sendfile` header gets that
 # file from the server in place of its body, with conditional requests and Range handled like
 # --public files; the header is dropped, the app's other headers kept, the body closed and never
 # sent. A missing file is a 404 and a warning on stderr. With or without --public.

@@ -4,7 +4,7 @@ require_relative "test_helper"
 require_relative "support/sse_client"
 require_relative "support/websocket_client"
 
-# Publishing to 1,000 event streams subscribed without a block (SPEC §5): every stream gets every
+# Publishing to 1,000 event streams subscribed without a block: every stream gets every
 # message, whole and in order, written by C++.
 class SseScaleTest < BromineTest::TestCase
   include BromineTest::SseTestHelpers

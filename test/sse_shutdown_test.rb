@@ -3,7 +3,7 @@
 require_relative "test_helper"
 require_relative "support/sse_client"
 
-# SIGTERM with event streams open (SPEC §3, §7): on_shutdown may write a last event, which
+# SIGTERM with event streams open: on_shutdown may write a last event, which
 # arrives whole, then the stream ends with the server's FIN; on_close runs once for each stream
 # and the server exits 0.
 class SseShutdownTest < BromineTest::TestCase

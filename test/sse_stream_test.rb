@@ -3,7 +3,7 @@
 require_relative "test_helper"
 require_relative "support/sse_client"
 
-# Server-Sent Events over raw sockets (SPEC §3, §5): the head of the 200, the exact bytes of
+# Server-Sent Events over raw sockets: the head of the 200, the exact bytes of
 # every event, the callbacks and client methods, refusals, pub/sub and the end of a stream.
 # The app is test/apps/sse.ru.
 class SseStreamTest < BromineTest::TestCase
@@ -213,7 +213,7 @@ class SseStreamTest < BromineTest::TestCase
                  events.grep_v(/\Aclosed /), "on_close once, with 1000 (closed by the app)"
   end
 
-  # SPEC §3: write "returns false when the connection is closed". Right after the app's own
+  # write returns false once the connection is closed. Right after the app's own
   # close, the stream is closed for the app: open? is false and a write is refused, not dropped
   # silently while reporting success.
   def test_after_close_open_is_false_and_write_returns_false
@@ -305,7 +305,7 @@ class SseStreamTest < BromineTest::TestCase
     assert_equal "", client.pending
   end
 
-  # SPEC §4, §5: a subscription without a block is served by C++. With every Ruby thread of the
+  # A subscription without a block is served by C++. With every Ruby thread of the
   # server (-t 3) busy in the app, the published message still reaches the stream; a block
   # subscription, which runs Ruby, waits for a free thread.
   def test_published_events_arrive_while_every_ruby_thread_is_busy

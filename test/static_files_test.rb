@@ -5,7 +5,7 @@ require "fileutils"
 require "tmpdir"
 require "zlib"
 
-# Static files from --public (SPEC §6, issue 4), over raw sockets so that every request header is
+# Static files from --public (issue 4), over raw sockets so that every request header is
 # the test's own (Net::HTTP would add Accept-Encoding and inflate gzip): the exact headers of a
 # 200, HEAD, conditional requests (304, 412), ranges (206, 416, the whole file for several),
 # precompressed .gz / .br siblings, index.html and the folder redirect, Content-Type by extension,

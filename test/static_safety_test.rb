@@ -4,7 +4,7 @@ require_relative "test_helper"
 require "fileutils"
 require "tmpdir"
 
-# No request path climbs out of the --public folder (SPEC §6, issue 4): a list of traversal
+# No request path climbs out of the --public folder (issue 4): a list of traversal
 # attempts sent byte for byte, each answered 400 by the server or passed to the app, and never with
 # the bytes of a file outside the folder; symlinks inside the folder are followed as nginx does;
 # only regular files are served (no fifo, device or socket).

@@ -3,9 +3,9 @@
 require_relative "test_helper"
 require_relative "support/websocket_client"
 
-# The Ruby upgrade API (SPEC §3) through a real client library (the websocket-driver gem). The
-# same tests run against both handler styles: the seed's (no client argument, the connection's
-# methods on the handler) at /seed/..., and rack.upgrade's (client first) at /rack/....
+# The Ruby upgrade API through a real client library (the websocket-driver gem). The same tests
+# run against both handler styles: callbacks without a client argument (the connection's methods
+# on the handler itself) at /seed/..., and rack.upgrade's (client first) at /rack/....
 module WebSocketApiTests
   include BromineTest::WebSocketTestHelpers
 

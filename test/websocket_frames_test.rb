@@ -3,7 +3,7 @@
 require_relative "test_helper"
 require_relative "support/websocket_client"
 
-# RFC 6455 framing in the server (SPEC §3), with a raw client: masking, fragmentation, control
+# RFC 6455 framing in the server, with a raw client: masking, fragmentation, control
 # frames, UTF-8 validation, the message size limit, the close handshake and every close code.
 class WebSocketFramesTest < BromineTest::TestCase
   include BromineTest::WebSocketTestHelpers

@@ -3,7 +3,7 @@
 require_relative "test_helper"
 require_relative "support/websocket_client"
 
-# The opening handshake (SPEC §3, RFC 6455 §4), checked byte by byte with a raw client.
+# The opening handshake (RFC 6455 §4), checked byte by byte with a raw client.
 class WebSocketHandshakeTest < BromineTest::TestCase
   include BromineTest::WebSocketTestHelpers
 

@@ -3,7 +3,7 @@
 require_relative "test_helper"
 require_relative "support/websocket_client"
 
-# 10,000 idle WebSocket connections held open at once by one server process (SPEC §3, §5).
+# 10,000 idle WebSocket connections held open at once by one server process.
 class WebSocketScaleTest < BromineTest::TestCase
   include BromineTest::WebSocketTestHelpers
 

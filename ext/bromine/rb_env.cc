@@ -1,6 +1,8 @@
 // Env building: cached frozen keys, HTTP_* names for headers, rack.input choice.
 #include "rb_env.h"
 
+#include "rb_string.h"
+
 #include <array>
 #include <string>
 #include <string_view>
@@ -18,7 +20,7 @@ struct Keys {
       remote_addr, request_uri, content_type, content_length, rack_input, rack_hijack_p,
       rack_hijack, rack_early_hints, rack_response_finished, rack_hijack_io, http_transfer_encoding;
   VALUE http_1_1, http_1_0, empty;
-  VALUE cStringIO, null_input, id_new, id_for_fd, read_binary_mode;
+  VALUE cStringIO, id_new, id_for_fd, read_binary_mode;
 };
 Keys keys;
 EnvKeys public_keys;
@@ -71,11 +73,6 @@ std::array<std::pair<std::string_view, VALUE>, 9> common_methods = {{
     {"CONNECT", Qnil},
     {"TRACE", Qnil},
 }};
-
-VALUE keep(VALUE v) {
-  rb_gc_register_mark_object(v);
-  return v;
-}
 
 char upper_underscore(char c) {
   if (c == '-') return '_';
@@ -141,14 +138,14 @@ void set_server_name(VALUE env, std::string_view host, const EnvDefaults& defaul
   }
 }
 
-VALUE make_input(HttpRequest& request) {
+VALUE make_input(HttpRequest& request, VALUE null_input) {
   RequestBody& body = request.body();
   if (body.spooled()) {
     int fd = body.take_file().release();
     VALUE file = rb_funcall(rb_cFile, keys.id_for_fd, 2, INT2NUM(fd), keys.read_binary_mode);
     return file;
   }
-  if (body.empty()) return keys.null_input;
+  if (body.empty()) return null_input;
   return rb_funcall(keys.cStringIO, keys.id_new, 1, new_string(body.data()));
 }
 
@@ -180,8 +177,6 @@ void init_env_strings() {
   keys.id_for_fd = rb_intern("for_fd");
   rb_require("stringio");
   keys.cStringIO = rb_const_get(rb_cObject, rb_intern("StringIO"));
-  VALUE bromine = rb_const_get(rb_cObject, rb_intern("Bromine"));
-  keys.null_input = rb_const_get(bromine, rb_intern("NULL_INPUT"));
   for (auto& cached : common_headers)
     cached.key = keep(http_key(cached.header));
   for (auto& [name, value] : common_methods)
@@ -225,7 +220,7 @@ VALUE build_env(const EnvDefaults& defaults, HttpRequest& request, VALUE hijacke
     rb_hash_aset(env, keys.content_length,
                  rb_str_new_cstr(std::to_string(request.body().size()).c_str()));
   }
-  *input = make_input(request);
+  *input = make_input(request, defaults.null_input);
   rb_hash_aset(env, keys.rack_input, *input);
   rb_hash_aset(env, keys.rack_hijack_p, Qtrue);
   rb_hash_aset(env, keys.rack_hijack, hijacker);

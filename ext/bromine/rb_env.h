@@ -12,6 +12,7 @@ struct EnvDefaults {
   VALUE base_env = Qnil;    // frozen Hash from Ruby (rack.version, rack.errors, ...)
   VALUE server_name = Qnil; // used when the request has no Host header
   VALUE server_port = Qnil;
+  VALUE null_input = Qnil; // rack.input of every request without a body
 };
 
 // Creates the cached frozen strings. Once, at extension load, with the GVL.

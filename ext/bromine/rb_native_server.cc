@@ -4,7 +4,10 @@
 #include "bromine/server.h"
 #include "rb_env.h"
 #include "rb_gvl.h"
-#include "rb_response.h"
+#include "rb_request.h"
+#include "rb_sendfile.h"
+#include "rb_socket_events.h"
+#include "rb_socket_state.h"
 #include "rb_websocket.h"
 #include "rb_work_queue.h"
 
@@ -59,6 +62,7 @@ void server_mark(void* p) {
   rb_gc_mark(s->defaults.base_env);
   rb_gc_mark(s->defaults.server_name);
   rb_gc_mark(s->defaults.server_port);
+  rb_gc_mark(s->defaults.null_input);
   s->sockets.registry.mark();
 }
 
@@ -128,6 +132,8 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   VALUE port = option(options, "port");
   VALUE base_env = option(options, "base_env");
   if (!RB_TYPE_P(base_env, T_HASH)) rb_raise(rb_eArgError, "base_env must be a Hash");
+  VALUE null_input = option(options, "null_input");
+  if (NIL_P(null_input)) rb_raise(rb_eArgError, "null_input is missing");
 
   VALUE redis = option(options, "redis");
   if (!NIL_P(redis)) core.redis_url = StringValueCStr(redis);
@@ -145,6 +151,7 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   s->bind = NIL_P(bind) ? "127.0.0.1" : StringValueCStr(bind);
   s->port = NIL_P(port) ? 3000 : static_cast<uint16_t>(NUM2UINT(port));
   s->defaults.base_env = base_env;
+  s->defaults.null_input = null_input;
   VALUE listen_fd = option(options, "listen_fd");
   VALUE relay_fd = option(options, "relay_fd");
   // Duplicates: the Ruby IO objects that own the originals may close them whenever they like.

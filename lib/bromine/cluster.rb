@@ -1,9 +1,10 @@
 # frozen_string_literal: true
 
 require "socket"
+require_relative "worker"
 
 module Bromine
-  # The master process of `--workers N` (SPEC §7). The Server has loaded the app and bound the
+  # The master process of `--workers N`. The Server has loaded the app and bound the
   # listening socket; the Cluster forks the workers, which serve on that socket (each with its
   # own IO thread and Ruby threads, as a single process does), and supervises them:
   #
@@ -40,9 +41,9 @@ module Bromine
     # The longest the main loop sleeps (it wakes sooner on any signal or readiness byte).
     IDLE_WAKE = 1.0
 
-    # One forked worker as the master sees it.
-    Worker = Struct.new(:pid, :relay_fd, :ready_io, :ready, :generation, :retiring, :forked_at,
-                        keyword_init: true)
+    # One forked worker as the master sees it (the worker's own side is Bromine::Worker).
+    Child = Struct.new(:pid, :relay_fd, :ready_io, :ready, :generation, :retiring, :forked_at,
+                       keyword_init: true)
 
     # server: the Bromine::Server whose app and options the workers run; listener: the bound
     # TCPServer or UNIXServer; count: how many workers to run.
@@ -51,7 +52,7 @@ module Bromine
       @listener = listener
       @target = count
       @master_pid = Process.pid
-      @workers = {} # pid => Worker
+      @workers = {} # pid => Child
       @requests = [] # what the traps asked for, in order
       @generation = 0
       @incoming = nil # pid of the worker a hot restart forked, until it has replaced an old one
@@ -118,7 +119,7 @@ module Bromine
     end
 
     def on_signal(what)
-      # In a worker between fork and Server#become_worker: a TERM or INT is meant for the worker.
+      # In a worker between fork and Worker#take_over: a TERM or INT is meant for the worker.
       return @stop_before_traps = true if Process.pid != @master_pid && what == :stop
       return if Process.pid != @master_pid
 
@@ -305,7 +306,7 @@ module Bromine
       on_serving.call
     end
 
-    # Forks one worker, unless the back-off says to wait; returns its Worker or nil.
+    # Forks one worker, unless the back-off says to wait; returns its Child or nil.
     def spawn_worker
       return nil if monotonic_now < @next_spawn_at
 
@@ -318,15 +319,16 @@ module Bromine
       # The relay keeps a duplicate of the master's end (its own descriptor, which #remove takes).
       relay_fd = @relay.add(master_link.fileno)
       master_link.close
-      @workers[pid] = Worker.new(pid: pid, relay_fd: relay_fd, ready_io: ready_r, ready: false,
-                                 generation: @generation, retiring: false, forked_at: monotonic_now)
+      @workers[pid] = Child.new(pid: pid, relay_fd: relay_fd, ready_io: ready_r, ready: false,
+                                generation: @generation, retiring: false, forked_at: monotonic_now)
     end
 
     # The body of a forked worker; never returns.
     def worker_main(master_link, worker_link, ready_r, ready_w)
       status = 0
       begin
-        @server.become_worker
+        worker = Worker.new(@server, @master_pid)
+        worker.take_over
         @server.stop if @stop_before_traps
         # What belongs to the master or to the other workers: their relay links and pipes.
         [master_link, ready_r, @wake_r, @wake_w].each(&:close)
@@ -339,8 +341,7 @@ module Bromine
           ready_w.write(".")
           ready_w.close
         end
-        @server.serve_worker(listen_fd: @listener.fileno, relay_fd: worker_link.fileno,
-                             master_pid: @master_pid, ready: ready)
+        worker.serve(listen_fd: @listener.fileno, relay_fd: worker_link.fileno, ready: ready)
       rescue SystemExit => e
         status = e.status
       rescue Exception => e # rubocop:disable Lint/RescueException

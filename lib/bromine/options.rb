@@ -3,7 +3,7 @@
 require "uri"
 
 module Bromine
-  # Command-line parsing and validation of the server's options (SPEC §1).
+  # Command-line parsing and validation of the server's options.
   #
   # The same validation serves `exe/bromine`, `Bromine.run(app, **options)` and the Rack handlers,
   # so a bad value is refused the same way whichever door it came in by.

@@ -6,6 +6,7 @@ require "socket"
 require "rack"
 require_relative "version"
 require_relative "options"
+require_relative "null_input"
 require_relative "cluster"
 
 module Bromine
@@ -27,7 +28,8 @@ module Bromine
   # signals alone; call #stop.
   #
   # With workers: above 1 (0 = one per CPU core), #run is the master of a Bromine::Cluster: it binds
-  # the listening socket, forks the workers, and each worker serves as a single process does.
+  # the listening socket, forks the workers, and each worker (Bromine::Worker) serves as a single
+  # process does.
   class Server
     # How long worker threads may take to leave the app once the IO thread has ended.
     WORKER_EXIT_GRACE = 1.0
@@ -145,45 +147,22 @@ module Bromine
         "threads: #{@options[:threads]}; ruby #{RUBY_VERSION}, rack #{Rack.release})"
     end
 
-    # In a worker process just forked by Bromine::Cluster, before anything else: forgets the
-    # master's Cluster and traps the worker's signals: TERM or INT (graceful; a second TERM stops at
-    # once) and USR2 (graceful, WebSockets closed with 1012 "service restart", for a hot restart).
-    def become_worker
-      @cluster = nil
-      @native = nil
-      @signals = 0
-      trap("TERM") { on_signal }
-      # Ctrl-C reaches the whole process group and the master answers it with a TERM to each
-      # worker, so an INT must not count as a second signal here.
-      trap("INT") { stop }
-      trap("USR2") { stop_for_restart }
-      %w[USR1 TTIN TTOU].each { |signal| trap(signal, "IGNORE") }
-      trap("CHLD", "DEFAULT")
-      nil
-    end
-
-    # In a worker (after #become_worker): serves on the master's listening socket (listen_fd),
-    # publishing through its relay (relay_fd), until stopped; stops gracefully by itself if the
-    # master goes away. Calls ready once serving.
-    def serve_worker(listen_fd:, relay_fd:, master_pid:, ready:)
-      orphaned = proc { stop if !@stop_requested && Process.ppid != master_pid }
-      # The master's relay holds the Redis link for every worker.
-      serve_natively({ listen_fd: listen_fd, relay_fd: relay_fd, redis: nil }, tick: orphaned) { ready.call }
-    end
-
-    private
-
+    # A graceful stop for a hot restart: as #stop, but WebSockets are closed with 1012 "service
+    # restart". Trap-safe.
     def stop_for_restart
       @close_code = Cluster::RESTART_CLOSE_CODE
       stop
     end
 
-    def stop_native(native)
-      @close_code ? native.stop(@close_code) : native.stop
+    # Whether #stop or #stop_now has been called.
+    def stop_requested?
+      @stop_requested
     end
 
-    # Listens (or adopts the listening socket in extra_options), starts the IO thread, yields the
-    # port, then runs the app on the worker threads until the native server stops.
+    # Serves in this process (the one process, or a forked Bromine::Worker): listens (or adopts the
+    # listening socket in extra_options, which go to the native server on top of the options),
+    # starts the IO thread, yields the port, then runs the app on the Ruby threads until the native
+    # server stops. tick is called about every 0.1 s meanwhile.
     def serve_natively(extra_options = {}, tick: nil)
       native = new_native_server(native_options.merge(extra_options))
       port = listen(native)
@@ -191,6 +170,21 @@ module Bromine
       publish_running(native, port)
       yield port
       serve(native, tick)
+    end
+
+    # In a process Bromine::Cluster has just forked (Bromine::Worker#take_over): the master's
+    # Cluster is not this process's, so #stop and #stop_now act on this process's own native server
+    # from here on.
+    def forget_cluster
+      @cluster = nil
+      @native = nil
+      nil
+    end
+
+    private
+
+    def stop_native(native)
+      @close_code ? native.stop(@close_code) : native.stop
     end
 
     def new_native_server(options)
@@ -244,7 +238,6 @@ module Bromine
     end
 
     def load_native
-      require "bromine/null_input"
       require "bromine/bromine"
     rescue LoadError => e
       raise Error, "the native extension is not built (#{e.message}); run `bundle exec rake compile`"
@@ -266,7 +259,8 @@ module Bromine
         shutdown_timeout: @options[:shutdown_timeout],
         log: @options[:log],
         redis: @options[:redis],
-        base_env: base_env
+        base_env: base_env,
+        null_input: NULL_INPUT
       }
     end
 

@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-# The app the forked-worker tests talk to (SPEC §7).
+# The app the forked-worker tests talk to.
 #
 #   GET /pid                  this worker's PID
 #   GET /slow?seconds=S       logs "slow start PID" to stderr, sleeps S seconds, then answers

@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-# The app the pub/sub tests talk to (SPEC §5).
+# The app the pub/sub tests talk to.
 #
 #   /ws/sub?channels=a,b&style=rack|seed&block=1&id=ID
 #       A WebSocket that subscribes to the channels on open (block=1: through a block that writes

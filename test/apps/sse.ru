@@ -1,10 +1,10 @@
 # frozen_string_literal: true
 
-# The app the Server-Sent Events tests talk to (SPEC §3, §5).
+# The app the Server-Sent Events tests talk to.
 #
 #   /rack/MODE   env["rack.upgrade"] = a handler whose callbacks take the client first (status 200).
-#   /seed/MODE   env["upgrade.websocket"] = a handler whose callbacks take no client (the seed's
-#                style; status 0): the server adds write, close, ... to the handler itself.
+#   /seed/MODE   env["upgrade.websocket"] = a handler whose callbacks take no client (status 0):
+#                the server adds write, close, ... to the handler itself.
 #   /class/info  the handler is a Class (one instance per stream).
 #   /detect      no upgrade: what the server told the app about the request, in JSON.
 #   /publish?channel=C&message=M[&count=N][&hold=SECONDS]
@@ -60,7 +60,8 @@ module SseTestApp
   }.freeze
 
   # What a stream does, whichever style it is written in; conn is the object with the
-  # connection's methods (the seed-style handler itself, or the client argument).
+  # connection's methods (the handler itself when its callbacks take no client, or the client
+  # argument).
   class Behaviour
     CHUNK = ("x" * 65_536).freeze
 
@@ -218,7 +219,7 @@ module SseTestApp
     end
   end
 
-  # The seed's style: no client argument; the connection's methods are on self.
+  # Callbacks without a client argument: the connection's methods are on self.
   class SeedHandler
     def initialize(mode, env)
       @behaviour = Behaviour.new(mode, env)

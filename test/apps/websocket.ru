@@ -1,9 +1,9 @@
 # frozen_string_literal: true
 
-# The app the WebSocket tests talk to (SPEC §3). Every route exists in both handler styles:
+# The app the WebSocket tests talk to. Every route exists in both handler styles:
 #
-#   /seed/MODE  env["upgrade.websocket"] = a handler whose callbacks take no client (the seed's
-#               style): the server adds write, close, each, count, ... to the handler itself.
+#   /seed/MODE  env["upgrade.websocket"] = a handler whose callbacks take no client: the server
+#               adds write, close, each, count, ... to the handler itself.
 #   /rack/MODE  env["rack.upgrade"] = a handler whose callbacks take the client first.
 #   /class/counter, /seedclass/counter: the handler is a Class (one instance per connection).
 #   /mixed/echo  on_open takes the client, on_message does not (arity decides per callback).
@@ -30,7 +30,8 @@ module WebSocketTestApp
   end
 
   # What a connection does, whichever style it is written in; conn is the object with the
-  # connection's methods (the seed-style handler itself, or the client argument).
+  # connection's methods (the handler itself when its callbacks take no client, or the client
+  # argument).
   class Behaviour
     CHUNK = ("x" * 65_536).b.freeze
 
@@ -149,7 +150,7 @@ module WebSocketTestApp
     end
   end
 
-  # The seed's style: no client argument; the connection's methods are on self.
+  # Callbacks without a client argument: the connection's methods are on self.
   class SeedHandler
     def initialize(mode, env)
       @behaviour = Behaviour.new(mode, env)

@@ -1,10 +1,8 @@
-// Runs the Rack app for one request and sends what it returns: arrays, each, to_path, call(stream),
-// full and partial hijack, early hints, rack.response_finished.
+// Exchange: one request on its worker thread, which every part of the response reads and writes
+// (the head, the body strategies, X-Sendfile, hijack, early hints, the upgrades).
 #pragma once
 
 #include "bromine/static_files.h"
-#include "rb_env.h"
-#include "rb_websocket.h"
 #include "rb_work_queue.h"
 
 #include <cstdint>
@@ -14,6 +12,8 @@
 #include <vector>
 
 namespace bromine::ruby {
+
+struct SocketContext;
 
 // The state of one request while a worker thread handles it. Lives in the worker's C++ frame so
 // that a Ruby raise inside protected calls never skips its destructor.
@@ -44,24 +44,5 @@ struct Exchange {
   bool has_cache_control = false;
   bool event_stream = false; // the client asked for text/event-stream
 };
-
-// Defines Bromine::Native::Worker (rack.hijack), EarlyHints and Stream. Once, at load.
-void init_response_classes(VALUE native_module);
-
-// A worker thread's objects that go into every env it builds; created once per thread.
-struct WorkerObjects {
-  VALUE hijacker;
-  VALUE early_hints;
-};
-WorkerObjects make_worker_objects();
-
-// Handles one request on a Ruby worker thread, with the GVL. Never raises for app errors (they
-// become a 500 and a log line); returns the non-zero state of a Thread#kill or similar, which the
-// caller re-raises once its C++ frames are gone.
-int handle_request(const EnvDefaults& defaults, VALUE app, SocketContext& sockets,
-                   const WorkerObjects& objects, Work& work);
-
-// Defaults for file responses (X-Sendfile), set once at startup.
-void set_static_cache_control(std::string value);
 
 } // namespace bromine::ruby

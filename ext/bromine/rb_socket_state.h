@@ -1,0 +1,87 @@
+// The Ruby side of one upgraded connection (a WebSocket or an event stream), shared by the loop
+// thread that queues its events and the worker threads that run its callbacks; and what every
+// such connection of one server shares.
+#pragma once
+
+#include "bromine/server.h"
+#include "bromine/upgraded.h"
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <ruby.h>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace bromine::ruby {
+
+class WorkQueue;
+struct SocketState;
+
+// Every open WebSocket of this worker process, as Ruby sees them: for each, count, and GC marking.
+// Only touched with the GVL held, which is what serializes it.
+class SocketRegistry {
+public:
+  void add(SocketState* state) { open_.insert(state); }
+  void remove(SocketState* state) { open_.erase(state); }
+  size_t size() const { return open_.size(); }
+  const std::unordered_set<SocketState*>& all() const { return open_; }
+  void mark() const;
+
+private:
+  std::unordered_set<SocketState*> open_;
+};
+
+// What a worker thread needs to run WebSocket callbacks and to upgrade.
+struct SocketContext {
+  Server* server = nullptr;
+  double ping_seconds = 40;
+  uint16_t shutdown_code = 1001; // the close code WebSockets get after on_shutdown
+  WorkQueue* queue = nullptr;
+  SocketRegistry registry;
+};
+
+// One event for the Ruby side of a connection, queued by the loop thread.
+struct SocketEvent {
+  enum class Kind { Open, Message, Drained, Publish, Shutdown, CloseBarrier, Close } kind;
+  std::string data;    // Message: the payload; Publish: the message; Close: the reason
+  std::string channel; // Publish
+  bool binary = false; // Message
+  uint16_t code = 0;   // Close
+};
+
+// The Ruby side of one connection. Shared by the loop thread (which queues events) and the worker
+// threads (which run them, one at a time).
+struct SocketState {
+  SocketContext* context = nullptr;
+  VALUE client = Qnil; // Bromine::WebSocket
+  VALUE handler = Qnil;
+  VALUE env = Qnil;
+  VALUE subscriptions = Qnil; // Hash channel => block, for subscriptions with a block
+  bool clientless = false;    // some callback takes no client: the handler has the client's methods
+  bool event_stream = false;  // a Server-Sent Events stream, not a WebSocket
+  bool registered = false;
+  bool opened = false;
+  bool closed = false;
+  uint16_t close_code = 0;
+  double timeout = 0; // seconds between pings of an idle connection
+  std::string close_reason;
+
+  // How each callback is called, found once at the upgrade (index: CallbackSlot): -1 absent,
+  // 0 without the client (the handler itself has the client's methods), 1 with the client first.
+  int8_t callback_modes[5] = {-1, -1, -1, -1, -1};
+
+  // Set once by the loop thread when the connection opens, then only read.
+  UpgradedHandle handle;
+  std::atomic<bool> handle_ready{false};
+
+  std::mutex mutex;                 // guards what follows
+  std::vector<SocketEvent> mailbox; // owns no memory while empty, unlike a deque
+  size_t mailbox_head = 0;
+  bool scheduled = false; // in the work queue, or being run by a worker
+
+  void mark() const;
+};
+
+} // namespace bromine::ruby
