@@ -20,6 +20,17 @@ module Bromine
     server.run
   end
 
+  # Sends message to every subscriber of channel: those of every server serving in this process,
+  # and through their relay or Redis those of the other workers and servers. Raises Bromine::Error
+  # when no server is serving in this process.
+  def self.publish(channel, message)
+    servers = Server.running
+    raise Error, "no Bromine server is serving in this process" if servers.empty?
+
+    servers.each { |server| server.publish(channel, message) }
+    true
+  end
+
   HOOK_NAMES = %i[before_fork after_fork].freeze
   @hooks = HOOK_NAMES.to_h { |name| [name, []] }
 

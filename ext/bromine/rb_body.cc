@@ -12,55 +12,17 @@ namespace bromine::ruby {
 
 namespace {
 
-// Streaming bodies wait for the socket once this much is queued, so a slow reader can't make
-// the server buffer a whole generated body.
-constexpr uint64_t kDrainCheckBytes = 256 * 1024;
-constexpr uint64_t kMaxQueuedBytes = 1024 * 1024;
-
 ID id_each;
-
-struct DrainWait {
-  Responder* responder;
-  bool open;
-};
-
-void* wait_drained(void* p) {
-  auto* wait = static_cast<DrainWait*>(p);
-  wait->open = wait->responder->wait_until_drained(kMaxQueuedBytes);
-  return nullptr;
-}
 
 VALUE each_chunk(RB_BLOCK_CALL_FUNC_ARGLIST(chunk, arg)) {
   auto* ex = reinterpret_cast<Exchange*>(arg);
   StringValue(chunk);
-  auto length = static_cast<uint64_t>(RSTRING_LEN(chunk));
-  if (length == 0) return Qnil;
-  if (ex->chunked) {
-    ResponseHead::chunk(ex->out, view(chunk));
-  } else {
-    ex->out.append(view(chunk));
-  }
-  ex->body_bytes += length;
-  ex->head_sent = true;
-  ex->work->responder.write(std::move(ex->out));
-  ex->out.clear();
-  if (!throttle(ex->work->responder, ex->unflushed, length)) {
-    ex->client_gone = true;
-    rb_raise(rb_eIOError, "client disconnected");
-  }
+  if (RSTRING_LEN(chunk) > 0) ex->head_sent = true;
+  ex->body_writer.write(ex->work->responder, view(chunk));
   return Qnil;
 }
 
 } // namespace
-
-bool throttle(Responder& responder, uint64_t& unflushed, uint64_t added) {
-  unflushed += added;
-  if (unflushed < kDrainCheckBytes) return true;
-  unflushed = 0;
-  DrainWait wait{&responder, true};
-  without_gvl(wait_drained, &wait, RUBY_UBF_IO, nullptr);
-  return wait.open;
-}
 
 void send_array_body(Exchange& ex, ResponseHead& head, VALUE parts) {
   uint64_t total = 0;
@@ -98,13 +60,15 @@ bool send_file_body(Exchange& ex, ResponseHead& head, VALUE path) {
 
 void send_each_body(Exchange& ex, ResponseHead& head) {
   head.finish(ex.content_length);
-  ex.chunked = head.chunked();
-  ex.keep_alive = head.keep_alive();
-  if (head.body_allowed())
+  ex.body_writer.start(std::move(ex.out), head.chunked(), ex.content_length, head.body_allowed(),
+                       ex.status);
+  ex.out.clear();
+  if (head.body_allowed()) {
     rb_block_call(ex.body, id_each, 0, nullptr, each_chunk, reinterpret_cast<VALUE>(&ex));
-  if (ex.chunked) ResponseHead::last_chunk(ex.out);
+  }
+  bool keep_alive = ex.body_writer.finish(ex.out) && head.keep_alive();
   ex.head_sent = ex.ended = true;
-  ex.work->responder.respond(std::move(ex.out), ex.keep_alive, ex.status, ex.body_bytes);
+  ex.work->responder.respond(std::move(ex.out), keep_alive, ex.status, ex.body_writer.bytes());
 }
 
 void init_body() {

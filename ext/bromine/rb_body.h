@@ -22,12 +22,7 @@ void send_array_body(Exchange& ex, ResponseHead& head, VALUE parts);
 bool send_file_body(Exchange& ex, ResponseHead& head, VALUE path);
 
 // A body with each: each chunk written as it comes (chunked unless the app set a Content-Length),
-// waiting for a slow reader. Raises IOError when the client has gone.
+// waiting for a slow reader (see BodyWriter). Raises IOError when the client has gone.
 void send_each_body(Exchange& ex, ResponseHead& head);
-
-// Backpressure for a body written piece by piece: counts `added` into `unflushed` and, past a
-// threshold, waits without the GVL until the client has read most of what is queued. Returns false
-// when the client has gone.
-bool throttle(Responder& responder, uint64_t& unflushed, uint64_t added);
 
 } // namespace bromine::ruby

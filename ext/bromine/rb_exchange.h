@@ -3,6 +3,7 @@
 #pragma once
 
 #include "bromine/static_files.h"
+#include "rb_body_writer.h"
 #include "rb_work_queue.h"
 
 #include <cstdint>
@@ -13,13 +14,13 @@
 
 namespace bromine::ruby {
 
-struct SocketContext;
+struct ServerContext;
 
 // The state of one request while a worker thread handles it. Lives in the worker's C++ frame so
 // that a Ruby raise inside protected calls never skips its destructor.
 struct Exchange {
   Work* work = nullptr;
-  SocketContext* sockets = nullptr;
+  ServerContext* context = nullptr;
   VALUE app = Qnil;
   VALUE env = Qnil;
   VALUE input = Qnil;
@@ -32,14 +33,9 @@ struct Exchange {
   std::string out;
   std::optional<uint64_t> content_length;
   std::vector<HeaderField> file_headers; // an X-Sendfile response's headers, views into Ruby
-  uint64_t body_bytes = 0;
-  uint64_t unflushed = 0;
-  bool head_sent = false; // the status line has gone out: errors can only cut the connection
-  bool ended = false;     // the responder was ended (or handed to a stream or a hijack)
-  bool chunked = false;
-  bool body_allowed = true;
-  bool keep_alive = true;
-  bool client_gone = false;
+  BodyWriter body_writer;                // an `each` body's pieces
+  bool head_sent = false;        // the status line has gone out: errors can only cut the connection
+  bool ended = false;            // the responder was ended (or handed to a stream or a hijack)
   bool has_content_type = false; // set by the app's headers
   bool has_cache_control = false;
   bool event_stream = false; // the client asked for text/event-stream

@@ -1,6 +1,8 @@
 // GVL release and protected calls into Ruby.
 #include "rb_gvl.h"
 
+#include <cstdarg>
+#include <cstdio>
 #include <ruby/thread.h>
 
 namespace bromine::ruby {
@@ -17,9 +19,7 @@ VALUE protect(VALUE (*fn)(VALUE), VALUE arg, int* state) {
 
 bool is_app_error(int state) {
   if (state == 0) return false;
-  VALUE error = rb_errinfo();
-  return rb_obj_is_kind_of(error, rb_eStandardError) || rb_obj_is_kind_of(error, rb_eScriptError) ||
-         rb_obj_is_kind_of(error, rb_eNoMemError) || rb_obj_is_kind_of(error, rb_eSysStackError);
+  return rb_obj_is_kind_of(rb_errinfo(), rb_eException);
 }
 
 namespace {
@@ -44,6 +44,22 @@ VALUE write_report(VALUE arg) {
 }
 
 } // namespace
+
+void log_line(const char* format, ...) {
+  char text[1024];
+  std::va_list args;
+  va_start(args, format);
+  std::vsnprintf(text, sizeof text, format, args);
+  va_end(args);
+  int state = 0;
+  rb_protect(
+      [](VALUE line) {
+        rb_io_write(rb_stderr, rb_sprintf("bromine: %s\n", reinterpret_cast<const char*>(line)));
+        return Qnil;
+      },
+      reinterpret_cast<VALUE>(text), &state);
+  if (state) rb_set_errinfo(Qnil);
+}
 
 void report_exception(const char* what, VALUE error) {
   if (NIL_P(error) || error == Qundef) return;

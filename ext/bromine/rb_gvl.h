@@ -16,11 +16,16 @@ void* without_gvl(void* (*fn)(void*), void* arg, void (*ubf)(void*), void* ubf_a
 // `fn` must keep its C++ state outside its own frame: a raise skips that frame's destructors.
 VALUE protect(VALUE (*fn)(VALUE), VALUE arg, int* state);
 
-// True when a protected call ended with an ordinary exception the app raised (StandardError,
-// ScriptError, ...), which the server reports and survives; false for Thread#kill, throw, exit.
+// True when a protected call ended with an exception: whatever the app raised (StandardError, but
+// also SystemExit from `exit`, Interrupt, SignalException, a timeout's Exception subclass, or what
+// Thread#raise sent), which the server reports and survives, as Puma does. False for Thread#kill,
+// which ends the thread (the server replaces it).
 bool is_app_error(int state);
 
 // Writes "bromine: <what>: <exception with backtrace>" to $stderr. Needs the GVL; never raises.
 void report_exception(const char* what, VALUE error);
+
+// Writes "bromine: <printf-formatted line>" to $stderr. Needs the GVL; never raises.
+void log_line(const char* format, ...) __attribute__((format(printf, 1, 2)));
 
 } // namespace bromine::ruby

@@ -1,13 +1,14 @@
 // The native server object: options, listening, the IO thread, worker loops, stop and join.
 #include "rb_native_server.h"
 
+#include "bromine/response_head.h"
 #include "bromine/server.h"
 #include "rb_env.h"
 #include "rb_gvl.h"
 #include "rb_request.h"
-#include "rb_sendfile.h"
 #include "rb_socket_events.h"
 #include "rb_socket_state.h"
+#include "rb_string.h"
 #include "rb_websocket.h"
 #include "rb_work_queue.h"
 
@@ -39,7 +40,8 @@ struct NativeServer {
   bool io_finished = false;
   bool started = false;
   EnvDefaults defaults;
-  SocketContext sockets;
+  std::shared_ptr<ServerContext> context = std::make_shared<ServerContext>();
+  pid_t owner = ::getpid(); // a child forked by the app must not tear down the parent's server
   VALUE app = Qnil;
   std::string bind;
   uint16_t port = 0;
@@ -53,6 +55,12 @@ struct NativeServer {
       server->stop_now();
       io_thread.join();
     }
+    // The server goes before the queue its connections' last events go to; what outlives it (a
+    // WebSocket client kept by the app) then finds no server rather than a freed one.
+    server.reset();
+    context->server = nullptr;
+    context->queue = nullptr;
+    context->registry.clear();
   }
 };
 
@@ -63,11 +71,15 @@ void server_mark(void* p) {
   rb_gc_mark(s->defaults.server_name);
   rb_gc_mark(s->defaults.server_port);
   rb_gc_mark(s->defaults.null_input);
-  s->sockets.registry.mark();
+  s->context->registry.mark();
 }
 
 void server_free(void* p) {
-  delete static_cast<NativeServer*>(p);
+  auto* s = static_cast<NativeServer*>(p);
+  // In a process the app forked, the IO thread doesn't exist and the descriptors are the
+  // parent's: tearing down would wait forever (or stop the parent's loop). The child leaves it.
+  if (s && s->owner != ::getpid()) return;
+  delete s;
 }
 size_t server_size(const void*) {
   return sizeof(NativeServer);
@@ -107,6 +119,18 @@ uint64_t bytes_option(VALUE options, const char* name, uint64_t fallback) {
   return NIL_P(v) ? fallback : NUM2ULL(v);
 }
 
+// 503 with Connection: close, from C++ alone (the loop thread runs no Ruby).
+void answer_unavailable(Work& work) {
+  constexpr std::string_view kBody = "Service Unavailable: the server is stopping\n";
+  std::string out;
+  work.request.close_after_response();
+  ResponseHead head(out, work.request.info(), 503);
+  head.add("Content-Type", "text/plain");
+  head.finish(kBody.size());
+  if (head.body_allowed()) out.append(kBody);
+  work.responder.respond(std::move(out), false, 503, kBody.size());
+}
+
 VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   Check_Type(options, T_HASH);
   if (RTYPEDDATA_DATA(self)) rb_raise(rb_eRuntimeError, "server already initialized");
@@ -124,7 +148,7 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   if (!NIL_P(public_dir)) core.public_dir = StringValueCStr(public_dir);
   VALUE cache_control = option(options, "cache_control");
   if (!NIL_P(cache_control)) core.static_cache_control = StringValueCStr(cache_control);
-  set_static_cache_control(core.static_cache_control);
+  s->context->static_cache_control = core.static_cache_control;
   core.websocket_max_message = bytes_option(options, "max_message", core.websocket_max_message);
   core.websocket_ping_interval = seconds_option(options, "ping", core.websocket_ping_interval);
 
@@ -160,20 +184,28 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   if ((!NIL_P(listen_fd) && s->listen_fd < 0) || (!NIL_P(relay_fd) && s->relay_fd < 0)) {
     rb_sys_fail("dup of an inherited socket");
   }
-  s->sockets.server = s->server.get();
-  s->sockets.ping_seconds = static_cast<double>(core.websocket_ping_interval.count()) / 1000.0;
-  s->sockets.queue = &s->queue;
+  s->context->server = s->server.get();
+  s->context->ping_seconds = static_cast<double>(core.websocket_ping_interval.count()) / 1000.0;
+  s->context->queue = &s->queue;
 
   NativeServer* raw = s;
   s->server->on_request([raw](HttpRequest&& request, Responder&& responder) {
     raw->queue.push(Work{std::move(request), std::move(responder), nullptr});
   });
   s->server->after_batch([raw] { raw->queue.wake_workers(); });
+  // Past the shutdown timeout, requests no thread has started are answered here, on the loop
+  // thread, rather than cut with the rest.
+  s->server->on_stop_deadline([raw] {
+    for (Work& work : raw->queue.take_requests()) {
+      answer_unavailable(work);
+    }
+  });
   return self;
 }
 
 VALUE server_listen(VALUE self) {
   NativeServer& s = get(self);
+  char error[512] = "";
   try {
     if (s.listen_fd >= 0) {
       s.port = s.server->adopt_listener(std::exchange(s.listen_fd, -1));
@@ -190,12 +222,12 @@ VALUE server_listen(VALUE self) {
       s.defaults.server_port = rb_str_new_cstr(std::to_string(s.port).c_str());
     }
   } catch (const std::system_error& e) {
+    // Copied out: rb_sys_fail jumps over this frame, so nothing here may need a destructor.
+    std::snprintf(error, sizeof error, "%s", e.what());
     errno = e.code().value();
-    std::string what = e.what();
-    rb_sys_fail(what.c_str());
   }
+  if (error[0] != '\0') rb_sys_fail(error);
   if (s.relay_fd >= 0) s.server->set_relay(std::exchange(s.relay_fd, -1));
-  set_publish_context(&s.sockets);
   rb_obj_freeze(s.defaults.server_name);
   rb_obj_freeze(s.defaults.server_port);
   return INT2NUM(s.port);
@@ -244,13 +276,17 @@ void interrupt_wait_for_work(void* p) {
   w->queue->interrupt(w->interrupted);
 }
 
-VALUE check_interrupts(VALUE) {
-  rb_thread_check_ints();
+// Waits for work without the GVL. Thread#raise and #kill interrupt the wait; Ruby raises them as
+// it takes the GVL back, inside this protected call.
+VALUE wait_for_work_protected(VALUE arg) {
+  auto* wait = reinterpret_cast<WaitForWork*>(arg);
+  without_gvl(wait_for_work, wait, interrupt_wait_for_work, wait);
   return Qnil;
 }
 
-// A worker thread's life: take a request, run the app, repeat until the queue closes. Thread#kill
-// and friends are re-raised only after this frame's C++ state is gone.
+// A worker thread's life: take a request, run the app, repeat until the queue closes. An exception
+// (a Thread#raise, say) is logged and the thread goes on; a Thread#kill ends it once this frame's
+// C++ state is gone, and the server starts another.
 int worker_loop(NativeServer& s) {
   WorkerObjects objects = make_worker_objects();
   RB_GC_GUARD(objects.hijacker);
@@ -259,17 +295,23 @@ int worker_loop(NativeServer& s) {
     Work work;
     if (!s.queue.try_pop(work)) {
       WaitForWork wait{&s.queue, &work};
-      without_gvl(wait_for_work, &wait, interrupt_wait_for_work, &wait);
-      if (wait.result == WorkQueue::WaitResult::Closed) return 0;
-      if (wait.result == WorkQueue::WaitResult::Interrupted) {
-        int state = 0;
-        protect(check_interrupts, Qnil, &state);
-        if (state) return state;
-        continue;
+      int state = 0;
+      protect(wait_for_work_protected, reinterpret_cast<VALUE>(&wait), &state);
+      if (state && !is_app_error(state)) {
+        // Killed: work taken just before goes back to the others.
+        if (wait.result == WorkQueue::WaitResult::Got) s.queue.push_front(std::move(work));
+        return state;
       }
+      if (state) {
+        report_exception("a worker thread was interrupted while waiting for work (it goes on)",
+                         rb_errinfo());
+        rb_set_errinfo(Qnil);
+      }
+      if (wait.result == WorkQueue::WaitResult::Closed) return 0;
+      if (wait.result != WorkQueue::WaitResult::Got) continue;
     }
     int state = work.socket ? run_socket_events(work.socket)
-                            : handle_request(s.defaults, s.app, s.sockets, objects, work);
+                            : handle_request(s.defaults, s.app, *s.context, objects, work);
     if (state) return state;
   }
 }
@@ -286,7 +328,7 @@ VALUE server_stop(int argc, VALUE* argv, VALUE self) {
   VALUE code;
   rb_scan_args(argc, argv, "01", &code);
   NativeServer& s = get(self);
-  s.sockets.shutdown_code = NIL_P(code) ? 1001 : static_cast<uint16_t>(NUM2UINT(code));
+  s.context->shutdown_code = NIL_P(code) ? 1001 : static_cast<uint16_t>(NUM2UINT(code));
   if (s.started) {
     s.server->stop_gracefully();
   } else {
@@ -344,6 +386,16 @@ VALUE server_join(int argc, VALUE* argv, VALUE self) {
   return wait.finished ? Qtrue : Qfalse;
 }
 
+// publish(channel, message): to this server's subscribers (and, through its relay or Redis, to
+// the other processes'), in call order.
+VALUE server_publish(VALUE self, VALUE channel, VALUE message) {
+  NativeServer& s = get(self);
+  channel = rb_obj_as_string(channel);
+  StringValue(message);
+  s.server->publish(std::string(view(channel)), std::string(view(message)), is_binary(message));
+  return Qtrue;
+}
+
 VALUE server_port(VALUE self) {
   return INT2NUM(get(self).port);
 }
@@ -361,6 +413,7 @@ void init_native_server(VALUE native_module) {
   rb_define_method(cServer, "stop_now", RUBY_METHOD_FUNC(server_stop_now), 0);
   rb_define_method(cServer, "join", RUBY_METHOD_FUNC(server_join), -1);
   rb_define_method(cServer, "port", RUBY_METHOD_FUNC(server_port), 0);
+  rb_define_method(cServer, "publish", RUBY_METHOD_FUNC(server_publish), 2);
 }
 
 } // namespace bromine::ruby

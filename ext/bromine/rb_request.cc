@@ -45,9 +45,16 @@ VALUE send_response(VALUE arg) {
     rb_raise(rb_eTypeError, "the app must return [status, headers, body], got %" PRIsVALUE,
              rb_inspect(ex->result));
   }
-  ex->status = NUM2INT(rb_ary_entry(result, 0));
+  // The body first, so that it is closed whatever is wrong with the rest.
   ex->headers = rb_ary_entry(result, 1);
   ex->body = rb_ary_entry(result, 2);
+  VALUE status = rb_ary_entry(result, 0);
+  if (!RB_INTEGER_TYPE_P(status)) {
+    rb_raise(rb_eTypeError,
+             "the app returned the status %" PRIsVALUE " (a %" PRIsVALUE "); Rack wants an Integer",
+             rb_inspect(status), rb_obj_class(status));
+  }
+  ex->status = NUM2INT(status);
   if (ex->status < 300 && (ex->work->request.is_websocket_upgrade() || ex->event_stream)) {
     VALUE handler = upgrade_handler_from(ex->env);
     if (!NIL_P(handler)) {
@@ -59,10 +66,12 @@ VALUE send_response(VALUE arg) {
       return Qnil;
     }
   }
-  if (ex->status < 100 || ex->status > 999) rb_raise(rb_eArgError, "invalid status %d", ex->status);
+  if (ex->status < 100 || ex->status > 999) {
+    rb_raise(rb_eArgError, "the app returned the status %d; Rack wants 100 to 999", ex->status);
+  }
 
   // A stopping server closes each connection after its response, and says so in it.
-  if (ex->sockets->server->stopping()) ex->work->request.close_after_response();
+  if (ex->context->server->stopping()) ex->work->request.close_after_response();
   VALUE x_sendfile = sendfile_path(ex->headers);
   if (!NIL_P(x_sendfile)) {
     send_x_sendfile(*ex, x_sendfile);
@@ -140,8 +149,8 @@ VALUE run_response_finished(VALUE arg) {
 void fail_response(Exchange& ex) {
   if (ex.ended) return;
   ex.ended = true;
-  if (ex.head_sent || ex.client_gone) {
-    ex.work->responder.end(false, ex.status, ex.body_bytes);
+  if (ex.head_sent || ex.body_writer.client_gone()) {
+    ex.work->responder.end(false, ex.status, ex.body_writer.bytes());
     return;
   }
   respond_with_text(ex, 500, "Internal Server Error\n");
@@ -163,11 +172,11 @@ WorkerObjects make_worker_objects() {
   return WorkerObjects{worker, hints};
 }
 
-int handle_request(const EnvDefaults& defaults, VALUE app, SocketContext& sockets,
+int handle_request(const EnvDefaults& defaults, VALUE app, ServerContext& context,
                    const WorkerObjects& objects, Work& work) {
   Exchange ex;
   ex.work = &work;
-  ex.sockets = &sockets;
+  ex.context = &context;
   ex.app = app;
   WorkerState& state = worker_state(objects.hijacker);
   state.current = &ex;
@@ -202,14 +211,13 @@ int handle_request(const EnvDefaults& defaults, VALUE app, SocketContext& socket
     if (is_app_error(error_state)) {
       error = rb_errinfo();
       rb_set_errinfo(Qnil);
-      if (!ex.client_gone) report_exception("error in app", error);
+      if (!ex.body_writer.client_gone()) report_exception("error in app", error);
     } else {
       fatal = error_state; // Thread#kill and the like: clean up, then let it go on
     }
     fail_response(ex);
   }
   state.current = nullptr;
-  VALUE saved_errinfo = fatal ? rb_errinfo() : Qnil;
 
   int close_state = 0;
   if (!NIL_P(ex.body)) {
@@ -230,7 +238,7 @@ int handle_request(const EnvDefaults& defaults, VALUE app, SocketContext& socket
     protect(close_input, ex.input, &input_state);
     if (input_state) rb_set_errinfo(Qnil);
   }
-  if (fatal) rb_set_errinfo(saved_errinfo);
+  // A kill needs no errinfo to end the thread (and it isn't an exception rb_set_errinfo takes).
   return fatal;
 }
 

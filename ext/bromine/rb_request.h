@@ -23,7 +23,7 @@ WorkerObjects make_worker_objects();
 // Handles one request on a Ruby worker thread, with the GVL. Never raises for app errors (they
 // become a 500 and a log line); returns the non-zero state of a Thread#kill or similar, which the
 // caller re-raises once its C++ frames are gone.
-int handle_request(const EnvDefaults& defaults, VALUE app, SocketContext& sockets,
+int handle_request(const EnvDefaults& defaults, VALUE app, ServerContext& context,
                    const WorkerObjects& objects, Work& work);
 
 } // namespace bromine::ruby

@@ -3,6 +3,7 @@
 
 #include "bromine/static_files.h"
 #include "rb_response_head.h"
+#include "rb_server_context.h"
 #include "rb_string.h"
 
 #include <optional>
@@ -12,7 +13,6 @@ namespace bromine::ruby {
 
 namespace {
 
-std::string static_cache_control; // read-only once the server runs
 VALUE str_x_sendfile, str_x_sendfile_mixed;
 
 struct FileHeaderWalk {
@@ -52,10 +52,6 @@ void init_sendfile() {
   rb_gc_register_mark_object(str_x_sendfile_mixed);
 }
 
-void set_static_cache_control(std::string value) {
-  static_cache_control = std::move(value);
-}
-
 VALUE sendfile_path(VALUE headers) {
   if (!RB_TYPE_P(headers, T_HASH)) return Qnil;
   VALUE path = rb_hash_lookup(headers, str_x_sendfile);
@@ -78,7 +74,7 @@ void send_x_sendfile(Exchange& ex, VALUE path) {
   rb_hash_foreach(ex.headers, collect_file_header, reinterpret_cast<VALUE>(&walk));
   FileResponseOptions options;
   options.status = ex.status;
-  options.cache_control = static_cache_control;
+  options.cache_control = ex.context->static_cache_control;
   options.headers = ex.file_headers;
   FileResponse response =
       build_file_response(FileRequest::from(ex.work->request), std::move(*file), options);

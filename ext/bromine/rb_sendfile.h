@@ -12,9 +12,6 @@ namespace bromine::ruby {
 // Interns the header names. Once, at load.
 void init_sendfile();
 
-// Defaults for file responses (X-Sendfile), set once at startup.
-void set_static_cache_control(std::string value);
-
 // The value of the app's X-Sendfile header, or nil.
 VALUE sendfile_path(VALUE headers);
 

@@ -38,6 +38,9 @@ public:
   void on_message(std::string_view data, bool binary) override {
     push(SocketEvent{SocketEvent::Kind::Message, std::string(data), "", binary, 0});
   }
+  // Messages wait in the mailbox for a Ruby thread; each says when it is handled, so a peer that
+  // sends faster than the handler runs is paused instead of filling memory.
+  bool defers_messages() const override { return true; }
   void on_drained() override { push(SocketEvent{SocketEvent::Kind::Drained, "", "", false, 0}); }
   void on_publish(std::string_view channel, std::string_view message) override {
     push(SocketEvent{SocketEvent::Kind::Publish, std::string(message), std::string(channel), false,
@@ -121,14 +124,17 @@ int dispatch(SocketState& state, SocketEvent& event) {
     cb.name = id_on_open;
     cb.slot = kOnOpen;
     return run_callback(state, invoke, cb, "error in on_open");
-  case SocketEvent::Kind::Message:
+  case SocketEvent::Kind::Message: {
     cb.name = id_on_message;
     cb.slot = kOnMessage;
     cb.argc = 1;
     cb.argv[0] = event.binary
                      ? rb_str_new(event.data.data(), static_cast<long>(event.data.size()))
                      : rb_utf8_str_new(event.data.data(), static_cast<long>(event.data.size()));
-    return run_callback(state, invoke, cb, "error in on_message");
+    int fatal = run_callback(state, invoke, cb, "error in on_message");
+    handle_of(state).message_handled(event.data.size());
+    return fatal;
+  }
   case SocketEvent::Kind::Drained:
     cb.name = id_on_drained;
     cb.slot = kOnDrained;
@@ -209,8 +215,9 @@ int run_socket_events(const std::shared_ptr<SocketState>& state) {
       event = std::move(state->mailbox[state->mailbox_head++]);
     }
     if (int fatal = dispatch(*state, event)) {
-      std::lock_guard lock(state->mutex);
-      state->scheduled = false;
+      // This thread is being killed: the connection's other events go to another one.
+      state->context->queue->push(Work{HttpRequest(), Responder(), state});
+      state->context->queue->wake_workers();
       return fatal;
     }
   }

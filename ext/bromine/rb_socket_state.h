@@ -1,13 +1,13 @@
 // The Ruby side of one upgraded connection (a WebSocket or an event stream), shared by the loop
-// thread that queues its events and the worker threads that run its callbacks; and what every
-// such connection of one server shares.
+// thread that queues its events and the worker threads that run its callbacks.
 #pragma once
 
-#include "bromine/server.h"
 #include "bromine/upgraded.h"
+#include "rb_server_context.h"
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <ruby.h>
 #include <string>
@@ -15,32 +15,6 @@
 #include <vector>
 
 namespace bromine::ruby {
-
-class WorkQueue;
-struct SocketState;
-
-// Every open WebSocket of this worker process, as Ruby sees them: for each, count, and GC marking.
-// Only touched with the GVL held, which is what serializes it.
-class SocketRegistry {
-public:
-  void add(SocketState* state) { open_.insert(state); }
-  void remove(SocketState* state) { open_.erase(state); }
-  size_t size() const { return open_.size(); }
-  const std::unordered_set<SocketState*>& all() const { return open_; }
-  void mark() const;
-
-private:
-  std::unordered_set<SocketState*> open_;
-};
-
-// What a worker thread needs to run WebSocket callbacks and to upgrade.
-struct SocketContext {
-  Server* server = nullptr;
-  double ping_seconds = 40;
-  uint16_t shutdown_code = 1001; // the close code WebSockets get after on_shutdown
-  WorkQueue* queue = nullptr;
-  SocketRegistry registry;
-};
 
 // One event for the Ruby side of a connection, queued by the loop thread.
 struct SocketEvent {
@@ -54,8 +28,8 @@ struct SocketEvent {
 // The Ruby side of one connection. Shared by the loop thread (which queues events) and the worker
 // threads (which run them, one at a time).
 struct SocketState {
-  SocketContext* context = nullptr;
-  VALUE client = Qnil; // Bromine::WebSocket
+  std::shared_ptr<ServerContext> context; // outlives the server: see ServerContext::server
+  VALUE client = Qnil;                    // Bromine::WebSocket
   VALUE handler = Qnil;
   VALUE env = Qnil;
   VALUE subscriptions = Qnil; // Hash channel => block, for subscriptions with a block

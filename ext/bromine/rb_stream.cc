@@ -3,6 +3,7 @@
 #include "rb_stream.h"
 
 #include "rb_body.h"
+#include "rb_body_writer.h"
 #include "rb_string.h"
 
 #include <string>
@@ -16,13 +17,10 @@ VALUE cStream;
 
 struct StreamState {
   Responder responder;
-  bool chunked = false;
+  BodyWriter writer;
   bool keep_alive = true;
-  bool body_allowed = true;
   bool closed = false;
   int status = 200;
-  uint64_t bytes = 0;
-  uint64_t unflushed = 0;
 };
 
 const rb_data_type_t stream_type = {
@@ -41,26 +39,19 @@ StreamState& stream_state(VALUE self) {
   return *static_cast<StreamState*>(rb_check_typeddata(self, &stream_type));
 }
 
+// Raises IOError (as a closed socket would) once the client has gone, so the app's loop ends and
+// its ensure runs: Rails turns it into ActionController::Live::ClientDisconnected.
 VALUE stream_write(VALUE self, VALUE data) {
   StreamState& s = stream_state(self);
   if (s.closed) rb_raise(rb_eIOError, "stream closed");
   VALUE str = rb_obj_as_string(data);
-  long length = RSTRING_LEN(str);
-  if (length == 0 || !s.body_allowed) return LONG2NUM(length);
-  std::string chunk;
-  if (s.chunked) {
-    ResponseHead::chunk(chunk, view(str));
-  } else {
-    chunk.assign(view(str));
-  }
-  s.bytes += static_cast<uint64_t>(length);
-  s.responder.write(std::move(chunk));
-  if (!throttle(s.responder, s.unflushed, static_cast<uint64_t>(length))) {
+  if (s.responder.peer_gone()) {
     s.closed = true;
-    s.responder.end(false, s.status, s.bytes);
+    s.responder.end(false, s.status, s.writer.bytes());
     rb_raise(rb_eIOError, "client disconnected");
   }
-  return LONG2NUM(length);
+  s.writer.write(s.responder, view(str));
+  return LONG2NUM(RSTRING_LEN(str));
 }
 
 VALUE stream_append(VALUE self, VALUE data) {
@@ -72,13 +63,9 @@ VALUE stream_close(VALUE self) {
   StreamState& s = stream_state(self);
   if (s.closed) return Qnil;
   s.closed = true;
-  if (s.chunked) {
-    std::string last;
-    ResponseHead::last_chunk(last);
-    s.responder.respond(std::move(last), s.keep_alive, s.status, s.bytes);
-  } else {
-    s.responder.end(s.keep_alive, s.status, s.bytes);
-  }
+  std::string last;
+  bool keep_alive = s.writer.finish(last) && s.keep_alive && !s.responder.peer_gone();
+  s.responder.respond(std::move(last), keep_alive, s.status, s.writer.bytes());
   return Qnil;
 }
 
@@ -101,9 +88,9 @@ void send_streaming_body(Exchange& ex, ResponseHead& head) {
   head.finish(ex.content_length);
   VALUE stream = TypedData_Wrap_Struct(cStream, &stream_type, nullptr);
   auto* state = new StreamState();
-  state->chunked = head.chunked();
+  // The head goes at once: a stream's client wants its headers before the first event.
+  state->writer.start("", head.chunked(), ex.content_length, head.body_allowed(), ex.status);
   state->keep_alive = head.keep_alive();
-  state->body_allowed = head.body_allowed();
   state->status = ex.status;
   state->responder = std::move(ex.work->responder);
   RTYPEDDATA_DATA(stream) = state;

@@ -24,8 +24,8 @@ ID id_initialize;
 // The Ruby side of the upgraded connection: the handler (one instance per connection when the app
 // gave a class), its client object, how each callback is called. Returns the events object for
 // the Responder. GVL held; may raise.
-std::shared_ptr<UpgradedEvents> prepare_upgrade(SocketContext& context, VALUE env, VALUE handler,
-                                                 bool event_stream) {
+std::shared_ptr<UpgradedEvents> prepare_upgrade(ServerContext& context, VALUE env, VALUE handler,
+                                                bool event_stream) {
   if (RB_TYPE_P(handler, T_CLASS)) {
     // One instance per connection; handlers whose initialize takes an argument get the env.
     int arity = rb_mod_method_arity(handler, id_initialize);
@@ -33,7 +33,7 @@ std::shared_ptr<UpgradedEvents> prepare_upgrade(SocketContext& context, VALUE en
                          : rb_class_new_instance(1, &env, handler);
   }
   auto state = std::make_shared<SocketState>();
-  state->context = &context;
+  state->context = context.shared_from_this();
   state->handler = handler;
   state->env = env;
   state->event_stream = event_stream;
@@ -43,7 +43,6 @@ std::shared_ptr<UpgradedEvents> prepare_upgrade(SocketContext& context, VALUE en
   if (state->clientless && !OBJ_FROZEN(handler)) give_client_methods(handler, state->client);
   context.registry.add(state.get());
   state->registered = true;
-  set_publish_context(&context);
   return make_socket_events(std::move(state));
 }
 
@@ -87,7 +86,7 @@ void upgrade_to_websocket(Exchange& ex, VALUE handler) {
   add_app_headers(ex, head);
   head.add("Sec-WebSocket-Accept", websocket_accept(ex.work->request.header("sec-websocket-key")));
   head.finish_upgrade("websocket");
-  std::shared_ptr<UpgradedEvents> events = prepare_upgrade(*ex.sockets, ex.env, handler, false);
+  std::shared_ptr<UpgradedEvents> events = prepare_upgrade(*ex.context, ex.env, handler, false);
   ex.status = 101;
   ex.head_sent = ex.ended = true;
   ex.work->responder.upgrade_to_websocket(std::move(ex.out), std::move(events));
@@ -102,7 +101,7 @@ void start_event_stream(Exchange& ex, VALUE handler) {
   if (!ex.has_content_type) head.add("content-type", "text/event-stream");
   if (!ex.has_cache_control) head.add("cache-control", "no-cache");
   head.finish_unframed(); // the stream ends when the connection does
-  std::shared_ptr<UpgradedEvents> events = prepare_upgrade(*ex.sockets, ex.env, handler, true);
+  std::shared_ptr<UpgradedEvents> events = prepare_upgrade(*ex.context, ex.env, handler, true);
   ex.status = 200;
   ex.head_sent = ex.ended = true;
   ex.work->responder.upgrade_to_event_stream(std::move(ex.out), std::move(events));

@@ -16,7 +16,6 @@ VALUE cWebSocket, mHandlerMethods;
 VALUE sym_websocket, sym_sse;
 ID id_event, id_id, id_retry;
 ID id_client;
-SocketContext* current_context = nullptr; // for Bromine.publish
 
 struct ClientBox {
   std::shared_ptr<SocketState> state;
@@ -49,10 +48,6 @@ SocketState& state_of(VALUE self) {
   VALUE client = rb_attr_get(self, id_client);
   if (NIL_P(client)) rb_raise(rb_eTypeError, "not a Bromine WebSocket handler");
   return *static_cast<ClientBox*>(rb_check_typeddata(client, &client_type))->state;
-}
-
-bool is_binary(VALUE str) {
-  return ENCODING_GET(str) == rb_ascii8bit_encindex();
 }
 
 // write(data) on a WebSocket; write(data, event: nil, id: nil, retry: nil) on an event stream.
@@ -161,6 +156,7 @@ VALUE client_subscribe(int argc, VALUE* argv, VALUE self) {
   VALUE channel, block;
   rb_scan_args(argc, argv, "1&", &channel, &block);
   SocketState& state = state_of(self);
+  require_server(state);
   channel = rb_obj_as_string(channel);
   if (NIL_P(state.subscriptions)) state.subscriptions = rb_hash_new();
   if (NIL_P(block)) {
@@ -174,34 +170,35 @@ VALUE client_subscribe(int argc, VALUE* argv, VALUE self) {
 
 VALUE client_unsubscribe(VALUE self, VALUE channel) {
   SocketState& state = state_of(self);
+  require_server(state);
   channel = rb_obj_as_string(channel);
   if (!NIL_P(state.subscriptions)) rb_hash_delete(state.subscriptions, channel);
   handle_of(state).unsubscribe(std::string(view(channel)));
   return Qnil;
 }
 
-VALUE publish_through(SocketContext* context, VALUE channel, VALUE message) {
-  if (!context || !context->server) rb_raise(rb_eRuntimeError, "no Bromine server is running");
+VALUE client_publish(VALUE self, VALUE channel, VALUE message) {
+  SocketState& state = state_of(self);
   channel = rb_obj_as_string(channel);
   StringValue(message);
-  context->server->publish(std::string(view(channel)), std::string(view(message)),
-                           is_binary(message));
+  require_server(state).publish(std::string(view(channel)), std::string(view(message)),
+                                is_binary(message));
   return Qtrue;
-}
-
-VALUE client_publish(VALUE self, VALUE channel, VALUE message) {
-  return publish_through(state_of(self).context, channel, message);
-}
-
-VALUE module_publish(VALUE, VALUE channel, VALUE message) {
-  return publish_through(current_context, channel, message);
 }
 
 } // namespace
 
 const UpgradedHandle& handle_of(SocketState& state) {
-  static const UpgradedHandle not_open_yet;
-  return state.handle_ready.load(std::memory_order_acquire) ? state.handle : not_open_yet;
+  static const UpgradedHandle not_open;
+  // Before the connection opens, and after its server is gone, every call does nothing.
+  if (!state.context->server) return not_open;
+  return state.handle_ready.load(std::memory_order_acquire) ? state.handle : not_open;
+}
+
+Server& require_server(SocketState& state) {
+  if (!state.context->server)
+    rb_raise(rb_eIOError, "the Bromine server of this WebSocket has stopped");
+  return *state.context->server;
 }
 
 VALUE new_client(const std::shared_ptr<SocketState>& state) {
@@ -215,10 +212,6 @@ void give_client_methods(VALUE handler, VALUE client) {
 
 VALUE protocol_symbol(bool event_stream) {
   return event_stream ? sym_sse : sym_websocket;
-}
-
-void set_publish_context(SocketContext* context) {
-  current_context = context;
 }
 
 void init_websocket(VALUE bromine_module) {
@@ -250,7 +243,6 @@ void init_websocket(VALUE bromine_module) {
     rb_define_method(target, "close_code", RUBY_METHOD_FUNC(client_close_code), 0);
     rb_define_method(target, "close_reason", RUBY_METHOD_FUNC(client_close_reason), 0);
   }
-  rb_define_module_function(bromine_module, "publish", RUBY_METHOD_FUNC(module_publish), 2);
 }
 
 } // namespace bromine::ruby

@@ -23,11 +23,12 @@ void give_client_methods(VALUE handler, VALUE client);
 
 // The connection's handle; before it opens, one on which every call does nothing.
 const UpgradedHandle& handle_of(SocketState& state);
+// The connection's server; raises IOError once it is gone. GVL held.
+Server& require_server(SocketState& state);
 
 // :websocket, or :sse for an event stream: Bromine::WebSocket#protocol and env['rack.upgrade?'].
 VALUE protocol_symbol(bool event_stream);
 
 // Makes Bromine.publish go through this server. GVL held.
-void set_publish_context(SocketContext* context);
 
 } // namespace bromine::ruby

@@ -44,6 +44,16 @@ public:
     }
   }
 
+  // Any thread: puts back work a thread took but can't do (it is being killed), first in line,
+  // and wakes another thread for it.
+  void push_front(Work&& work) {
+    {
+      std::lock_guard lock(mutex_);
+      items_.push_front(std::move(work));
+    }
+    ready_.notify_one();
+  }
+
   // Any thread: takes a request if one is waiting, without blocking.
   bool try_pop(Work& out) {
     std::lock_guard lock(mutex_);
@@ -65,6 +75,22 @@ public:
     std::lock_guard lock(mutex_);
     flag = true;
     ready_.notify_all();
+  }
+
+  // Any thread: takes out every request no thread has started (WebSocket events stay), for the
+  // caller to answer otherwise.
+  std::deque<Work> take_requests() {
+    std::deque<Work> requests;
+    std::lock_guard lock(mutex_);
+    for (auto it = items_.begin(); it != items_.end();) {
+      if (it->socket) {
+        ++it;
+      } else {
+        requests.push_back(std::move(*it));
+        it = items_.erase(it);
+      }
+    }
+    return requests;
   }
 
   // Any thread: no more requests will come; waiters return once the queue is empty.

@@ -56,6 +56,33 @@ module Bromine
       @cluster = nil
     end
 
+    @running = []
+    @running_lock = Mutex.new
+
+    class << self
+      # The servers serving in this process (usually one): where Bromine.publish goes.
+      def running
+        @running_lock.synchronize { @running.dup }
+      end
+
+      def running_add(server)
+        @running_lock.synchronize { @running << server }
+      end
+
+      def running_delete(server)
+        @running_lock.synchronize { @running.delete(server) }
+      end
+    end
+
+    # Sends message to the subscribers of channel: in this process, and through the relay or Redis
+    # in the others. Raises Bromine::Error when the server is not serving.
+    def publish(channel, message)
+      native = @lock.synchronize { @native }
+      raise Error, "this Bromine server is not serving" unless native
+
+      native.publish(channel, message)
+    end
+
     # The port bound (0 for a Unix socket), once listening; nil before.
     def port
       @lock.synchronize { @port }
@@ -168,8 +195,11 @@ module Bromine
       port = listen(native)
       native.start
       publish_running(native, port)
+      Server.running_add(self)
       yield port
       serve(native, tick)
+    ensure
+      Server.running_delete(self)
     end
 
     # In a process Bromine::Cluster has just forked (Bromine::Worker#take_over): the master's
@@ -303,15 +333,41 @@ module Bromine
 
     # tick: called about every 0.1 s while serving.
     def serve(native, tick = nil)
-      workers = Array.new(@options[:threads]) do |index|
-        Thread.new do
-          Thread.current.name = "bromine worker #{index}"
-          native.process_requests
-        end
-      end
+      workers = Array.new(@options[:threads]) { |index| start_worker(native, index) }
       # join releases the GVL and returns false now and then so trap handlers get to run.
-      tick&.call until native.join(0.1)
+      until native.join(0.1)
+        tick&.call
+        replace_dead_workers(native, workers) unless @stop_requested
+      end
       join_workers(workers)
+    end
+
+    # A worker thread runs the app until the native server stops. An exception in the app is
+    # answered (500) and logged by the native side; only a Thread#kill ends a worker thread early.
+    def start_worker(native, index)
+      Thread.new do
+        Thread.current.name = "bromine worker #{index}"
+        Thread.current.report_on_exception = false
+        native.process_requests
+      end
+    end
+
+    # A worker thread that was killed is replaced at once, so the server keeps its thread count.
+    def replace_dead_workers(native, workers)
+      workers.each_with_index do |worker, index|
+        next if worker.alive?
+
+        warn "bromine: #{worker.name} ended (#{worker_end(worker)}); starting another"
+        workers[index] = start_worker(native, index)
+      end
+    end
+
+    def worker_end(worker)
+      return "killed" unless worker.status.nil?
+
+      worker.value
+    rescue Exception => e # rubocop:disable Lint/RescueException -- whatever ended it is logged
+      "#{e.class}: #{e.message}"
     end
 
     # Installs handlers (signal name => Proc or "IGNORE"/"DEFAULT") on the main thread while the

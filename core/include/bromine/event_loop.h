@@ -20,6 +20,8 @@ namespace bromine {
 class IoHandler {
 public:
   virtual void on_io(uint32_t events) = 0;
+  // on_io threw (out of memory, say): the handler should end what it serves. The loop goes on.
+  virtual void on_io_failure() {}
 
 protected:
   ~IoHandler() = default;
@@ -39,9 +41,10 @@ public:
   EventLoop& operator=(const EventLoop&) = delete;
 
   // Registers fd for `events` (EPOLLIN, EPOLLOUT, EPOLLET, ...). Loop thread, or before run().
-  void watch(int fd, uint32_t events, IoHandler* handler);
-  // Changes the events of a watched fd. Loop thread.
-  void rewatch(int fd, uint32_t events, IoHandler* handler);
+  // False (errno set) when epoll refuses: the caller closes that descriptor; the loop goes on.
+  [[nodiscard]] bool watch(int fd, uint32_t events, IoHandler* handler);
+  // Changes the events of a watched fd; false (errno set) when epoll refuses. Loop thread.
+  [[nodiscard]] bool rewatch(int fd, uint32_t events, IoHandler* handler);
   // Stops watching fd; events already fetched in this iteration may still be delivered. Loop
   // thread.
   void unwatch(int fd);
@@ -79,6 +82,8 @@ private:
     bool operator>(const Timer& other) const { return when > other.when; }
   };
 
+  void dispatch(IoHandler& handler, uint32_t events);
+  static void run_task(Task& task);
   void drain_posted();
   void run_due_timers();
   int next_timeout_ms() const;

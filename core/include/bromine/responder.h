@@ -6,14 +6,37 @@
 #include "bromine/upgraded.h"
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace bromine {
 
 class ConnectionHost;
+
+// A wait for a connection's queued output to drop below a limit (Responder::start_drain_wait),
+// which another thread may cut short: a Ruby thread's unblocking function, say. Any thread.
+class DrainWait {
+public:
+  // Blocks until the queue is under the limit, the client has gone, interrupt() or `timeout`.
+  // True only in the first case.
+  bool wait(std::chrono::milliseconds timeout);
+  // Ends a wait() in progress, or the next one, at once (it returns false).
+  void interrupt();
+  // The connection's answer: under the limit (`open`), or gone. Loop thread.
+  void finish(bool open);
+
+private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  bool done_ = false;
+  bool open_ = false;
+  bool interrupted_ = false;
+};
 
 // Handed out with each request. Output is queued in the connection's write queue on the loop
 // thread, in call order. Every method may be called from any thread; calls for one request must
@@ -50,8 +73,11 @@ public:
   // a Server-Sent Events stream whose events go to `events` (on_message is never called).
   void upgrade_to_event_stream(std::string head, std::shared_ptr<UpgradedEvents> events);
 
-  // Blocks the calling thread (never the loop thread) until fewer than `limit` bytes are queued
-  // for this connection. Returns false if the connection is gone.
+  // Asks the connection to say when fewer than `limit` bytes are queued for it (at once if so
+  // already, or if it is gone). The caller waits on the result, never on the loop thread.
+  std::shared_ptr<DrainWait> start_drain_wait(uint64_t limit);
+  // start_drain_wait(limit)->wait(): blocks until fewer than `limit` bytes are queued. False if
+  // the connection is gone.
   bool wait_until_drained(uint64_t limit);
 
   // True once the client has gone (reset, closed, or shut its side with nothing more to send):

@@ -45,6 +45,9 @@ public:
   void after_batch(std::function<void()> hook);
   // Called once on the loop thread when a graceful stop begins (to wake worker threads, say).
   void on_stopping(std::function<void()> hook);
+  // Called once on the loop thread when a graceful stop's shutdown_timeout has passed, before every
+  // connection left is cut: the moment to answer requests no thread has started (503, say).
+  void on_stop_deadline(std::function<void()> hook);
 
   // Sends `message` to every subscriber of `channel`, in call order per channel (through the
   // relay, to every worker process, when there is one; and to every server that shares the Redis

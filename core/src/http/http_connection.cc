@@ -29,7 +29,11 @@ HttpConnection::~HttpConnection() {
 }
 
 void HttpConnection::start() {
-  host_.loop().watch(socket_.get(), kReadEvents, this);
+  if (!host_.loop().watch(socket_.get(), kReadEvents, this)) {
+    log_watch_failure(errno);
+    release();
+    return;
+  }
   // A new connection must send its first request within the request timeout.
   deadline_ = host_.loop().now() + host_.options().request_timeout;
   input_maybe_pending_ = true;
@@ -85,11 +89,10 @@ bool HttpConnection::input_paused_for_output() {
 
 bool HttpConnection::cut_for_budget() {
   if (!host_.budget().exceeded() || out_.memory_bytes() < kBudgetOffenderBytes) return false;
-  std::fprintf(stderr,
-               "bromine: closed the connection of %s holding %llu bytes of output: the server "
-               "holds more than its limit of %llu bytes for slow clients (max_buffered)\n",
-               peer_.c_str(), static_cast<unsigned long long>(out_.memory_bytes()),
-               static_cast<unsigned long long>(host_.budget().limit()));
+  log_line("closed the connection of %s holding %llu bytes of output: the server holds more than "
+           "its limit of %llu bytes for slow clients (max_buffered)",
+           peer_.c_str(), static_cast<unsigned long long>(out_.memory_bytes()),
+           static_cast<unsigned long long>(host_.budget().limit()));
   force_close();
   return true;
 }
@@ -344,7 +347,12 @@ void HttpConnection::flush() {
     if (out_.sent_bytes() != before) {
       write_deadline_ = host_.loop().now() + host_.options().request_timeout;
     }
-    if (socket_) watch_writable(host_.loop(), socket_.get(), result == WriteQueue::Result::Blocked);
+    if (socket_ &&
+        !watch_writable(host_.loop(), socket_.get(), result == WriteQueue::Result::Blocked)) {
+      log_watch_failure(errno);
+      close();
+      return;
+    }
     if (!drain_waiters_.empty()) notify_drain_waiters();
   }
   if (input_paused_ && out_.pending_bytes() <= host_.options().http_max_queued_output / 2) {
@@ -372,7 +380,7 @@ void HttpConnection::linger_read() {
   if (discard_input(socket_.get(), host_.read_buffer())) close();
 }
 
-void HttpConnection::wait_for_drain(std::shared_ptr<DrainWaiter> waiter, uint64_t limit) {
+void HttpConnection::wait_for_drain(std::shared_ptr<DrainWait> waiter, uint64_t limit) {
   if (state_ == State::Closed || peer_gone_) {
     waiter->finish(false);
   } else if (out_.pending_bytes() < limit) {

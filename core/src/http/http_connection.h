@@ -15,10 +15,8 @@
 #include "io/write_queue.h"
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,21 +30,6 @@ struct HttpContext {
   RequestHandler handler;
   AccessLog access_log;
   std::optional<StaticFiles> static_files; // with ServerOptions::public_dir
-};
-
-// Lets a thread wait until a connection's write queue has drained below a limit.
-struct DrainWaiter {
-  std::mutex mutex;
-  std::condition_variable ready;
-  bool done = false;
-  bool connection_open = false;
-
-  void finish(bool open) {
-    std::lock_guard lock(mutex);
-    done = true;
-    connection_open = open;
-    ready.notify_all();
-  }
 };
 
 // Lives on the loop thread; every method is called there.
@@ -66,7 +49,7 @@ public:
   void hijacked();
   void upgrade_to_websocket(std::string head, std::shared_ptr<UpgradedEvents> events);
   void upgrade_to_event_stream(std::string head, std::shared_ptr<UpgradedEvents> events);
-  void wait_for_drain(std::shared_ptr<DrainWaiter> waiter, uint64_t limit);
+  void wait_for_drain(std::shared_ptr<DrainWait> waiter, uint64_t limit);
 
   // Closes the connection if its deadline has passed.
   void check_timeout(EventLoop::Clock::time_point now) override;
@@ -128,7 +111,7 @@ private:
   std::string request_line_;             // for the access log
   EventLoop::Clock::time_point deadline_;
   EventLoop::Clock::time_point write_deadline_;
-  std::vector<std::pair<uint64_t, std::shared_ptr<DrainWaiter>>> drain_waiters_;
+  std::vector<std::pair<uint64_t, std::shared_ptr<DrainWait>>> drain_waiters_;
   State state_ = State::Reading;
   bool input_maybe_pending_ = false; // the socket may hold bytes not read yet
   bool header_deadline_set_ = false;

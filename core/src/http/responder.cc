@@ -95,18 +95,40 @@ void Responder::upgrade_to_event_stream(std::string head, std::shared_ptr<Upgrad
   host_ = nullptr;
 }
 
-bool Responder::wait_until_drained(uint64_t limit) {
-  if (!host_) return false;
-  auto waiter = std::make_shared<DrainWaiter>();
-  with_connection<HttpConnection>(*host_, connection_id_, [waiter, limit](HttpConnection& c) {
-    c.wait_for_drain(waiter, limit);
-  });
-  std::unique_lock lock(waiter->mutex);
-  // A connection that disappears before the task runs never answers: don't wait forever.
-  if (!waiter->ready.wait_for(lock, std::chrono::seconds(60), [&] { return waiter->done; })) {
-    return false;
+bool DrainWait::wait(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  ready_.wait_for(lock, timeout, [&] { return done_ || interrupted_; });
+  return done_ && open_ && !interrupted_;
+}
+
+void DrainWait::interrupt() {
+  std::lock_guard lock(mutex_);
+  interrupted_ = true;
+  ready_.notify_all();
+}
+
+void DrainWait::finish(bool open) {
+  std::lock_guard lock(mutex_);
+  done_ = true;
+  open_ = open;
+  ready_.notify_all();
+}
+
+std::shared_ptr<DrainWait> Responder::start_drain_wait(uint64_t limit) {
+  auto wait = std::make_shared<DrainWait>();
+  if (!host_ || peer_gone()) {
+    wait->finish(false);
+    return wait;
   }
-  return waiter->connection_open;
+  with_connection<HttpConnection>(
+      *host_, connection_id_, [wait, limit](HttpConnection& c) { c.wait_for_drain(wait, limit); },
+      [wait] { wait->finish(false); });
+  return wait;
+}
+
+bool Responder::wait_until_drained(uint64_t limit) {
+  // A client that reads nothing for this long is cut by the request timeout anyway.
+  return start_drain_wait(limit)->wait(std::chrono::minutes(10));
 }
 
 UniqueFd Responder::duplicate_socket() const {

@@ -1,10 +1,12 @@
 // What the server's connection table holds: one client connection, whatever it speaks.
 #pragma once
 
+#include "base/log.h"
 #include "bromine/event_loop.h"
 
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <unistd.h>
 
@@ -28,6 +30,8 @@ public:
   virtual void force_close() = 0;
   // Sends what was queued during this batch (see ConnectionHost::flush_later).
   virtual void flush_now() {}
+  // What on_io threw (memory running out, say) ends this connection.
+  void on_io_failure() override { force_close(); }
 
   bool flush_scheduled = false; // owned by the host's batch flush list
 
@@ -36,11 +40,17 @@ protected:
   static constexpr uint32_t kReadEvents = EPOLLIN | EPOLLRDHUP | EPOLLET;
 
   // Watches for writability only while a write is blocked: watching it always would wake the loop
-  // after nearly every write (each ACK frees send space), for nothing.
-  void watch_writable(EventLoop& loop, int fd, bool on) {
-    if (on == watching_writable_) return;
+  // after nearly every write (each ACK frees send space), for nothing. False when epoll refused:
+  // the caller closes the connection.
+  [[nodiscard]] bool watch_writable(EventLoop& loop, int fd, bool on) {
+    if (on == watching_writable_) return true;
     watching_writable_ = on;
-    loop.rewatch(fd, on ? kReadEvents | EPOLLOUT : kReadEvents, this);
+    return loop.rewatch(fd, on ? kReadEvents | EPOLLOUT : kReadEvents, this);
+  }
+
+  // A descriptor epoll refused (it is full, or this is no socket): the caller closes it.
+  static void log_watch_failure(int error) {
+    log_line("closed a connection: epoll_ctl failed (%s)", std::strerror(error));
   }
   // After the descriptor was (re)registered with kReadEvents alone.
   void reset_writable_watch() { watching_writable_ = false; }

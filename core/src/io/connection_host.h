@@ -58,14 +58,28 @@ protected:
 // there, else posted. Any thread. An id names one connection of one type for its whole life (an
 // upgrade retires the HTTP connection and reserves a new id), so `T` is the type the id was
 // handed out for.
-template <typename T, typename Fn> void with_connection(ConnectionHost& host, uint64_t id, Fn fn) {
+// `missing()` runs instead when the connection is gone.
+template <typename T, typename Fn, typename Missing>
+void with_connection(ConnectionHost& host, uint64_t id, Fn fn, Missing missing) {
   if (host.loop().in_loop_thread()) {
-    if (Connection* c = host.find(id)) fn(static_cast<T&>(*c));
+    if (Connection* c = host.find(id)) {
+      fn(static_cast<T&>(*c));
+    } else {
+      missing();
+    }
     return;
   }
-  host.loop().post([&host, id, fn = std::move(fn)]() mutable {
-    if (Connection* c = host.find(id)) fn(static_cast<T&>(*c));
+  host.loop().post([&host, id, fn = std::move(fn), missing = std::move(missing)]() mutable {
+    if (Connection* c = host.find(id)) {
+      fn(static_cast<T&>(*c));
+    } else {
+      missing();
+    }
   });
+}
+
+template <typename T, typename Fn> void with_connection(ConnectionHost& host, uint64_t id, Fn fn) {
+  with_connection<T>(host, id, std::move(fn), [] {});
 }
 
 } // namespace bromine

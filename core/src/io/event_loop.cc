@@ -1,6 +1,8 @@
 // epoll reactor: IO events, timers and tasks posted from other threads.
 #include "bromine/event_loop.h"
 
+#include "base/log.h"
+
 #include <cerrno>
 #include <csignal>
 #include <mutex>
@@ -41,23 +43,23 @@ EventLoop::EventLoop()
   if (!epoll_fd_) throw errno_error("epoll_create1");
   if (!wake_fd_) throw errno_error("eventfd");
   ignore_sigpipe_once();
-  watch(wake_fd_.get(), EPOLLIN, kWakeMarker);
+  if (!watch(wake_fd_.get(), EPOLLIN, kWakeMarker)) throw errno_error("epoll_ctl add");
 }
 
 EventLoop::~EventLoop() = default;
 
-void EventLoop::watch(int fd, uint32_t events, IoHandler* handler) {
+bool EventLoop::watch(int fd, uint32_t events, IoHandler* handler) {
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = handler;
-  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) throw errno_error("epoll_ctl add");
+  return ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
-void EventLoop::rewatch(int fd, uint32_t events, IoHandler* handler) {
+bool EventLoop::rewatch(int fd, uint32_t events, IoHandler* handler) {
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = handler;
-  ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, fd, &ev);
+  return ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
 void EventLoop::unwatch(int fd) {
@@ -103,7 +105,7 @@ void EventLoop::drain_posted() {
     wake_pending_.store(false, std::memory_order_release);
   }
   for (auto& task : batch)
-    task();
+    run_task(task);
 }
 
 void EventLoop::run_due_timers() {
@@ -114,7 +116,7 @@ void EventLoop::run_due_timers() {
     if (it == timer_tasks_.end()) continue; // cancelled
     Task task = std::move(it->second);
     timer_tasks_.erase(it);
-    task();
+    run_task(task);
   }
 }
 
@@ -127,6 +129,29 @@ int EventLoop::next_timeout_ms() const {
   return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(delay).count());
 }
 
+// What one connection's handler throws (memory running out, say) ends that connection, not the
+// loop that serves all the others.
+void EventLoop::dispatch(IoHandler& handler, uint32_t events) {
+  try {
+    handler.on_io(events);
+  } catch (const std::exception& e) {
+    log_line("a connection failed and is closed: %s", e.what());
+    try {
+      handler.on_io_failure();
+    } catch (const std::exception&) {
+      // nothing more can be done for it
+    }
+  }
+}
+
+void EventLoop::run_task(Task& task) {
+  try {
+    task();
+  } catch (const std::exception& e) {
+    log_line("a task on the event loop failed: %s", e.what());
+  }
+}
+
 void EventLoop::run() {
   loop_thread_.store(std::this_thread::get_id());
   epoll_event events[kMaxEventsPerWait];
@@ -136,7 +161,7 @@ void EventLoop::run() {
     if (n < 0 && errno != EINTR) throw errno_error("epoll_wait");
     for (int i = 0; i < n; ++i) {
       auto* handler = static_cast<IoHandler*>(events[i].data.ptr);
-      if (handler != kWakeMarker) handler->on_io(events[i].events);
+      if (handler != kWakeMarker) dispatch(*handler, events[i].events);
     }
     drain_posted();
     run_due_timers();

@@ -1,6 +1,8 @@
 // Listener: TCP and Unix listening sockets, accept4 until EAGAIN, back-off when out of fds.
 #include "io/listener.h"
 
+#include "base/log.h"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
@@ -124,7 +126,15 @@ std::unique_ptr<Listener> Listener::adopt(EventLoop& loop, int fd, AcceptHandler
 void Listener::start() {
   if (watching_ || !fd_) return;
   // Several worker processes may wait on one inherited socket: wake only one per connection.
-  loop_.watch(fd_.get(), EPOLLIN | EPOLLEXCLUSIVE, this);
+  if (!loop_.watch(fd_.get(), EPOLLIN | EPOLLEXCLUSIVE, this)) {
+    log_line("cannot watch the listening socket (%s); trying again in a second",
+             std::strerror(errno));
+    resume_timer_ = loop_.run_after(std::chrono::seconds(1), [this] {
+      resume_timer_ = 0;
+      start();
+    });
+    return;
+  }
   watching_ = true;
 }
 

@@ -18,7 +18,10 @@ void RelayPeer::start() {
   int flags = ::fcntl(socket_.get(), F_GETFL);
   ::fcntl(socket_.get(), F_SETFL, flags | O_NONBLOCK);
   ::fcntl(socket_.get(), F_SETFD, FD_CLOEXEC);
-  loop_.watch(socket_.get(), EPOLLIN | EPOLLRDHUP | EPOLLET, this);
+  if (!loop_.watch(socket_.get(), EPOLLIN | EPOLLRDHUP | EPOLLET, this)) {
+    close();
+    return;
+  }
   on_io(EPOLLIN);
 }
 
@@ -45,7 +48,10 @@ void RelayPeer::flush() {
   bool blocked = result == WriteQueue::Result::Blocked;
   if (blocked != watching_writable_) {
     watching_writable_ = blocked;
-    loop_.rewatch(socket_.get(), EPOLLIN | EPOLLRDHUP | EPOLLET | (blocked ? EPOLLOUT : 0u), this);
+    if (!loop_.rewatch(socket_.get(), EPOLLIN | EPOLLRDHUP | EPOLLET | (blocked ? EPOLLOUT : 0u),
+                       this)) {
+      close();
+    }
   }
 }
 

@@ -199,13 +199,6 @@ void ServerCore::sweep_timeouts() {
   for (auto& slot : slots_) {
     if (slot.connection && !slot.connection->closed()) slot.connection->check_timeout(now);
   }
-  if (stopping_ && now >= stop_deadline_) {
-    for (auto& slot : slots_) {
-      if (slot.connection && !slot.connection->closed()) slot.connection->force_close();
-    }
-    loop_.stop();
-    return;
-  }
   loop_.run_after(kSweepInterval, [this] { sweep_timeouts(); });
 }
 
@@ -251,7 +244,7 @@ void ServerCore::begin_graceful_stop() {
   if (stopping_) return;
   stopping_ = true;
   stopping_flag_.store(true, std::memory_order_release);
-  stop_deadline_ = loop_.now() + options_.shutdown_timeout;
+  loop_.run_after(options_.shutdown_timeout, [this] { end_stop(); });
   for (auto& listener : listeners_)
     listener->close();
   if (stopping_hook_) stopping_hook_();
@@ -259,6 +252,16 @@ void ServerCore::begin_graceful_stop() {
     if (slot.connection && !slot.connection->closed()) slot.connection->begin_shutdown();
   }
   stop_when_empty();
+}
+
+// The shutdown timeout has passed: what the embedder still holds is answered (the hook), what is
+// left is cut.
+void ServerCore::end_stop() {
+  if (stop_deadline_hook_) stop_deadline_hook_();
+  for (auto& slot : slots_) {
+    if (slot.connection && !slot.connection->closed()) slot.connection->force_close();
+  }
+  loop_.stop();
 }
 
 void ServerCore::stop_when_empty() {

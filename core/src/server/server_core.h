@@ -51,6 +51,7 @@ public:
   void set_handler(RequestHandler handler) { http_.handler = std::move(handler); }
   void set_after_batch(std::function<void()> hook) { after_batch_hook_ = std::move(hook); }
   void set_stopping_hook(std::function<void()> hook) { stopping_hook_ = std::move(hook); }
+  void set_stop_deadline_hook(std::function<void()> hook) { stop_deadline_hook_ = std::move(hook); }
 
   // Loop thread: serves a socket a listener accepted.
   void adopt(UniqueFd socket, std::string peer);
@@ -66,6 +67,7 @@ private:
   };
 
   void begin_graceful_stop();
+  void end_stop();
   void sweep_timeouts();
   void after_batch();
   void stop_when_empty();
@@ -80,6 +82,7 @@ private:
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::function<void()> after_batch_hook_;
   std::function<void()> stopping_hook_;
+  std::function<void()> stop_deadline_hook_;
   std::atomic<bool> stopping_flag_{false};
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_slots_;
@@ -93,7 +96,6 @@ private:
   std::unique_ptr<RedisBridge> redis_;
   std::array<char, 64 * 1024> read_buffer_;
   bool stopping_ = false;
-  EventLoop::Clock::time_point stop_deadline_;
 };
 
 } // namespace bromine

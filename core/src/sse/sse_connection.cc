@@ -23,8 +23,13 @@ SseConnection::SseConnection(ConnectionHost& host, uint64_t id, UniqueFd socket,
 SseConnection::~SseConnection() = default;
 
 void SseConnection::start() {
-  host_.loop().rewatch(socket_.get(), kReadEvents, this);
   reset_writable_watch();
+  if (!host_.loop().rewatch(socket_.get(), kReadEvents, this)) {
+    log_watch_failure(errno);
+    events_->on_open(handle_);
+    finish(1011, "server error");
+    return;
+  }
   last_output_ = host_.loop().now();
   flush();
   if (state_ == State::Open) events_->on_open(handle_);

@@ -13,7 +13,12 @@ UpgradedConnection::UpgradedConnection(ConnectionHost& host, uint64_t id, Unique
       handle_(&host, id, shared_), ping_interval_(host.options().websocket_ping_interval),
       defers_messages_(events_->defers_messages()) {}
 
-UpgradedConnection::~UpgradedConnection() = default;
+// Destroyed without release() only with its server: handles must see it closed, not post to a
+// host that is going away.
+UpgradedConnection::~UpgradedConnection() {
+  shared_->open.store(false, std::memory_order_release);
+  shared_->undelivered.store(0, std::memory_order_relaxed);
+}
 
 void UpgradedConnection::queue_bytes(std::string bytes) {
   out_.push(std::move(bytes));
@@ -35,7 +40,11 @@ void UpgradedConnection::flush() {
       finish(1006, "connection lost");
       return;
     }
-    watch_writable(host_.loop(), socket_.get(), result == WriteQueue::Result::Blocked);
+    if (!watch_writable(host_.loop(), socket_.get(), result == WriteQueue::Result::Blocked)) {
+      log_watch_failure(errno);
+      finish(1011, "server error");
+      return;
+    }
     if (out_.pending_bytes() > host_.options().upgraded_high_water) above_high_water_ = true;
   }
   note_queued();

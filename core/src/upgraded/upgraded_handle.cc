@@ -35,8 +35,9 @@ bool UpgradedHandle::send_event(std::string_view data, std::string_view event, s
   return true;
 }
 
+// Calls on a closed connection post nothing: it won't act on them, and its server may be gone.
 void UpgradedHandle::close(uint16_t code, std::string_view reason) const {
-  if (!host_) return;
+  if (!is_open()) return;
   // Closed for writers at once: a write after close() must say false, not vanish later.
   shared_->open.store(false, std::memory_order_release);
   with_connection<UpgradedConnection>(
@@ -45,19 +46,19 @@ void UpgradedHandle::close(uint16_t code, std::string_view reason) const {
 }
 
 void UpgradedHandle::set_timeout(std::chrono::milliseconds timeout) const {
-  if (!host_) return;
+  if (!is_open()) return;
   with_connection<UpgradedConnection>(
       *host_, id_, [timeout](UpgradedConnection& c) { c.set_ping_interval(timeout); });
 }
 
 void UpgradedHandle::resume_close() const {
-  if (!host_) return;
+  if (!is_open()) return;
   with_connection<UpgradedConnection>(*host_, id_,
                                       [](UpgradedConnection& c) { c.complete_final_close(); });
 }
 
 void UpgradedHandle::subscribe(std::string channel, bool to_events) const {
-  if (!host_) return;
+  if (!is_open()) return;
   with_connection<UpgradedConnection>(
       *host_, id_, [channel = std::move(channel), to_events](UpgradedConnection& c) {
         c.subscribe(channel, to_events);
@@ -65,7 +66,7 @@ void UpgradedHandle::subscribe(std::string channel, bool to_events) const {
 }
 
 void UpgradedHandle::unsubscribe(std::string channel) const {
-  if (!host_) return;
+  if (!is_open()) return;
   with_connection<UpgradedConnection>(
       *host_, id_,
       [channel = std::move(channel)](UpgradedConnection& c) { c.unsubscribe(channel); });

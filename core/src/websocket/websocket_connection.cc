@@ -27,8 +27,13 @@ WebSocketConnection::WebSocketConnection(ConnectionHost& host, uint64_t id, Uniq
 WebSocketConnection::~WebSocketConnection() = default;
 
 void WebSocketConnection::start() {
-  host_.loop().rewatch(socket_.get(), kReadEvents, this);
   reset_writable_watch();
+  if (!host_.loop().rewatch(socket_.get(), kReadEvents, this)) {
+    log_watch_failure(errno);
+    events_->on_open(handle_);
+    finish(1011, "server error");
+    return;
+  }
   last_input_ = host_.loop().now();
   flush();
   events_->on_open(handle_);

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <fcntl.h>
 #include <future>
 #include <gtest/gtest.h>
 #include <map>
@@ -104,19 +105,23 @@ public:
   std::pair<SocketClient, uint64_t> connect() {
     int pair[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair), 0);
-    UniqueFd server_end(pair[0]);
     // The client's end blocks; SocketClient bounds every wait with poll.
     UniqueFd client_end(pair[1]);
-    uint64_t id = on_loop([&] {
+    uint64_t id = serve(UniqueFd(pair[0]));
+    return {SocketClient::adopt(std::move(client_end)), id};
+  }
+
+  // Serves `fd` with a new HttpConnection, as the server does what a listener accepts.
+  uint64_t serve(UniqueFd fd) {
+    return on_loop([&] {
       uint64_t new_id = reserve_id();
       auto connection =
-          std::make_unique<HttpConnection>(*this, http_, new_id, std::move(server_end), "peer");
+          std::make_unique<HttpConnection>(*this, http_, new_id, std::move(fd), "peer");
       HttpConnection* raw = connection.get();
       install(std::move(connection));
       raw->start();
       return new_id;
     });
-    return {SocketClient::adopt(std::move(client_end)), id};
   }
 
   bool holds(uint64_t id) {
@@ -404,6 +409,22 @@ TEST_F(HttpConnectionTest, AClientThatOnlyFinishedSendingHasNotLeft) {
   ASSERT_TRUE(second);
   second->responder.respond(std::string(kOk), true, 200, 2);
   EXPECT_TRUE(client.read_response());
+  EXPECT_TRUE(client.read_response());
+}
+
+TEST_F(HttpConnectionTest, ADescriptorEpollRefusesIsClosedAndTheRestGoesOn) {
+  // epoll refuses regular files (EPERM), as it may refuse a socket when it is out of room.
+  int file = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(file, 0);
+  uint64_t refused = host_.serve(UniqueFd(file));
+  EXPECT_FALSE(host_.holds(refused));
+  EXPECT_EQ(::fcntl(file, F_GETFD), -1); // closed by the connection
+
+  auto [client, id] = host_.connect();
+  ASSERT_TRUE(client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto exchange = host_.next_exchange();
+  ASSERT_TRUE(exchange);
+  exchange->responder.respond(std::string(kOk), true, 200, 2);
   EXPECT_TRUE(client.read_response());
 }
 

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <future>
 #include <gtest/gtest.h>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -205,7 +206,7 @@ TEST(EventLoop, WatchedDescriptorReportsReadiness) {
   ASSERT_EQ(::pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
   UniqueFd read_end(fds[0]), write_end(fds[1]);
   PipeReader reader(loop, read_end.get());
-  loop.watch(read_end.get(), EPOLLIN, &reader);
+  ASSERT_TRUE(loop.watch(read_end.get(), EPOLLIN, &reader));
   LoopThread running(loop);
   std::thread writer([&] {
     ASSERT_EQ(::write(write_end.get(), "pi", 2), 2);
@@ -216,6 +217,58 @@ TEST(EventLoop, WatchedDescriptorReportsReadiness) {
   EXPECT_EQ(reader.received, "ping");
   EXPECT_TRUE(reader.on_loop_thread);
   EXPECT_TRUE(reader.last_events & EPOLLIN);
+}
+
+TEST(EventLoop, WatchingWhatEpollRefusesFailsWithoutThrowing) {
+  EventLoop loop;
+  PipeReader reader(loop, -1);
+  // A regular file can't be watched (EPERM); a closed descriptor neither (EBADF).
+  UniqueFd file(::open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(file);
+  errno = 0;
+  EXPECT_FALSE(loop.watch(file.get(), EPOLLIN, &reader));
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_FALSE(loop.rewatch(file.get(), EPOLLIN, &reader));
+  EXPECT_FALSE(loop.watch(-1, EPOLLIN, &reader));
+}
+
+// Throws from on_io, as a connection running out of memory would.
+struct ThrowingReader final : IoHandler {
+  int fd;
+  bool failed = false;
+  explicit ThrowingReader(int f) : fd(f) {}
+  void on_io(uint32_t) override {
+    char buffer[8];
+    [[maybe_unused]] ssize_t n = ::read(fd, buffer, sizeof buffer);
+    throw std::runtime_error("out of something");
+  }
+  void on_io_failure() override { failed = true; }
+};
+
+TEST(EventLoop, AHandlerOrTaskThatThrowsEndsItselfNotTheLoop) {
+  Watchdog watchdog(20s);
+  EventLoop loop;
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+  UniqueFd read_end(fds[0]), write_end(fds[1]);
+  ThrowingReader thrower(read_end.get());
+  ASSERT_TRUE(loop.watch(read_end.get(), EPOLLIN, &thrower));
+  loop.post([] { throw std::runtime_error("a task failed"); });
+  std::atomic<bool> later_task_ran{false};
+  LoopThread running(loop);
+  ASSERT_EQ(::write(write_end.get(), "x", 1), 1);
+  // The loop goes on: a task posted after both failures still runs, on a live loop.
+  std::promise<bool> failed_seen;
+  loop.post([&] { loop.post([&] { failed_seen.set_value(thrower.failed); }); });
+  auto seen = failed_seen.get_future();
+  ASSERT_EQ(seen.wait_for(test::kIoTimeout), std::future_status::ready);
+  EXPECT_TRUE(seen.get());
+  loop.post([&] {
+    later_task_ran = true;
+    loop.stop();
+  });
+  ASSERT_TRUE(running.returned_within(test::kIoTimeout));
+  EXPECT_TRUE(later_task_ran);
 }
 
 } // namespace
