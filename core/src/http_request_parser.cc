@@ -13,6 +13,29 @@ bool is_token_char(unsigned char c) {
   return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != 0;
 }
 
+bool is_whitespace(unsigned char c) {
+  return c == ' ' || c == '\t';
+}
+
+// The offset of the first CR or LF in p[0, n), or n: eight bytes at a time, since a head is
+// scanned once per request.
+size_t find_line_break(const char* p, size_t n) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHighBits = 0x8080808080808080ull;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, p + i, 8);
+    const uint64_t cr = word ^ (kOnes * '\r');
+    const uint64_t lf = word ^ (kOnes * '\n');
+    if ((((cr - kOnes) & ~cr) | ((lf - kOnes) & ~lf)) & kHighBits) break;
+  }
+  for (; i < n; ++i) {
+    if (p[i] == '\r' || p[i] == '\n') return i;
+  }
+  return n;
+}
+
 constexpr size_t kLineStartBytes = 32;
 
 } // namespace
@@ -77,6 +100,10 @@ int HttpRequestParser::on_method(llhttp_t* p, const char* at, size_t length) {
 
 int HttpRequestParser::on_url(llhttp_t* p, const char* at, size_t length) {
   auto& s = self(p);
+  // llhttp's strict mode refuses these too; its loose mode, which lets UTF-8 through, does not.
+  for (size_t i = 0; i < length; ++i) {
+    if (at[i] == '\t' || at[i] == '\f') return s.fail(400, "whitespace in the request target");
+  }
   if (!s.count_header_bytes(length)) return s.fail(431, "request line too long");
   s.append_to(s.request_.target_, at, length);
   return 0;
@@ -157,11 +184,65 @@ int HttpRequestParser::on_body(llhttp_t* p, const char* at, size_t length) {
 }
 
 int HttpRequestParser::on_message_complete(llhttp_t* p) {
-  auto& s = self(p);
-  s.complete_ = true;
-  s.phase_ = Phase::Idle;
-  s.continue_requested_ = false;
+  self(p).finish_request();
   return HPE_PAUSED;
+}
+
+void HttpRequestParser::finish_request() {
+  complete_ = true;
+  phase_ = Phase::Idle;
+  continue_requested_ = false;
+  // As llhttp does: nothing after a request that closes the connection is parsed (RFC 9112 9.6).
+  discarding_ = !request_.info_.keep_alive;
+  head_line_ = HeadLine::Start;
+  head_started_ = false;
+}
+
+// Every line of a head ends in CRLF: llhttp takes a CR followed by any byte as a line end, and a
+// bare LF in some places. Once the request line has begun, a line may not start with whitespace:
+// that is obs-fold (RFC 9112 5.2), which llhttp joins to the previous value. Empty lines before
+// the request line are skipped, as llhttp does.
+HttpRequestParser::HeadScan HttpRequestParser::scan_head(std::string_view data, size_t from) {
+  const size_t n = data.size();
+  size_t i = from;
+  while (i < n) {
+    const unsigned char c = data[i];
+    switch (head_line_) {
+    case HeadLine::Start:
+      if (c == '\r') {
+        head_line_ = HeadLine::AfterCr;
+        head_line_empty_ = true;
+      } else if (c == '\n') {
+        if (head_started_) return {i, false, "bare LF in the head"};
+      } else if (head_started_ && is_whitespace(c)) {
+        return {i, false, "obsolete line folding"};
+      } else {
+        head_line_ = HeadLine::Inside;
+      }
+      ++i;
+      break;
+    case HeadLine::Inside:
+      i += find_line_break(data.data() + i, n - i);
+      if (i == n) return {n, false, nullptr};
+      if (data[i] == '\n') return {i, false, "bare LF in the head"};
+      head_line_ = HeadLine::AfterCr;
+      head_line_empty_ = false;
+      ++i;
+      break;
+    case HeadLine::AfterCr:
+      if (c != '\n') return {i, false, "bare CR in the head"};
+      ++i;
+      head_line_ = HeadLine::Start;
+      if (!head_line_empty_) {
+        head_started_ = true;
+      } else if (head_started_) {
+        head_started_ = false;
+        return {i, true, nullptr};
+      }
+      break;
+    }
+  }
+  return {n, false, nullptr};
 }
 
 void HttpRequestParser::classify_llhttp_error(llhttp_errno_t err) {
@@ -185,15 +266,39 @@ void HttpRequestParser::classify_llhttp_error(llhttp_errno_t err) {
 
 HttpRequestParser::Result HttpRequestParser::feed(std::string_view data) {
   if (error_status_) return {Status::Error, 0};
+  if (discarding_) return {Status::NeedMore, data.size()};
   if (sniffing_method_) return sniff_method(data, 0);
   if (line_start_.size() < kLineStartBytes) {
     line_start_.append(data.substr(0, kLineStartBytes - line_start_.size()));
   }
   size_t consumed = 0;
+  // Head bytes reach llhttp only once scan_head() has passed them: up to the end of the head,
+  // or up to a byte that breaks the line structure, which is refused once llhttp has taken the
+  // bytes before it (so that an earlier error keeps its own status).
+  HeadScan scan{0, false, nullptr};
   llhttp_errno_t err;
   for (;;) {
-    err = llhttp_execute(&parser_, data.data() + consumed, data.size() - consumed);
-    if (err == HPE_OK) return {Status::NeedMore, data.size()};
+    if (phase_ == Phase::Body) {
+      scan = {data.size(), false, nullptr};
+    } else if (consumed == scan.end) {
+      scan = scan_head(data, consumed);
+    }
+    err = llhttp_execute(&parser_, data.data() + consumed, scan.end - consumed);
+    if (err == HPE_OK) {
+      if (scan.problem) {
+        fail(400, scan.problem);
+        return {Status::Error, 0};
+      }
+      // The empty line that ends a head must end it for llhttp too, but for the HTTP/2 preface
+      // ("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), which llhttp reports once it is whole.
+      if (scan.head_end && phase_ != Phase::Body && parser_.method != HTTP_PRI) {
+        fail(400, "malformed header section");
+        return {Status::Error, 0};
+      }
+      consumed = scan.end;
+      if (consumed == data.size()) return {Status::NeedMore, consumed};
+      continue;
+    }
     if (err != HPE_PAUSED && err != HPE_PAUSED_UPGRADE) break;
     consumed = static_cast<size_t>(llhttp_get_error_pos(&parser_) - data.data());
     if (err == HPE_PAUSED_UPGRADE) {

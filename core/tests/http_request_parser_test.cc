@@ -238,7 +238,6 @@ TEST(HttpRequestParser, WellFormedRequests) {
   const std::string empty_value =
       "GET / HTTP/1.1\r\nHost: h\r\nX-Empty:\r\nB: 2\r\nX-Blank:   \r\n\r\n";
   const std::string spaced = "GET / HTTP/1.1\r\nHost: h\r\nA:   b c  \r\nB:\t\tx\t\r\n\r\n";
-  const std::string folded = "GET / HTTP/1.1\r\nHost: h\r\nA: b\r\n  c\r\nD: e\r\n\r\n";
   const std::string utf8 =
       "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\nX-Name: \xc3\xa9t\xc3\xa9\r\n\r\n";
   const std::string get_with_body = "GET /g HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi";
@@ -282,9 +281,6 @@ TEST(HttpRequestParser, WellFormedRequests) {
       {"whitespace around values is dropped",
        spaced,
        {get("/", {{"Host", "h"}, {"A", "b c"}, {"B", "x"}}, spaced.size())}},
-      {"an obsolete line fold joins the value",
-       folded,
-       {get("/", {{"Host", "h"}, {"A", "b  c"}, {"D", "e"}}, folded.size())}},
       {"UTF-8 in the target and values",
        utf8,
        {get("/caf\xc3\xa9", {{"Host", "h"}, {"X-Name", "\xc3\xa9t\xc3\xa9"}}, utf8.size())}},
@@ -668,6 +664,57 @@ TEST(HttpRequestParser, RefusedRequests) {
       {"HTTP/3.0", "GET / HTTP/3.0\r\n\r\n", {}, 505},
       {"the HTTP/2 connection preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", {}, 505},
       {"a malformed version", "GET / HTTX/1.1\r\n\r\n", {}, 400},
+  };
+  for (const Case& c : cases)
+    check_case(c);
+}
+
+// ---- Framing: where a request ends must not be open to interpretation ----
+
+TEST(HttpRequestParser, HeadLinesEndInCrlf) {
+  const std::string second = "GET /2 HTTP/1.1\r\nHost: h\r\n\r\n";
+  const std::string lf_before = "\n\r\n" + second;
+  const std::string first = "GET /1 HTTP/1.1\r\nHost: h\r\n\r\n";
+  const std::vector<Case> cases = {
+      // llhttp 8.1 takes a CR followed by any byte as a line end.
+      {"a bare CR after an empty value hides the next header's first byte",
+       "POST / HTTP/1.1\r\nHost: h\r\nx:\rTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+       {},
+       400},
+      {"a bare CR ending the head shifts the body",
+       "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\rabcd",
+       {},
+       400},
+      {"a bare CR ending the head, a request after it",
+       "GET /1 HTTP/1.1\r\nHost: h\r\n\r\r" + second,
+       {},
+       400},
+      {"a bare CR before the request line", "\r" + second, {}, 400},
+      {"a bare CR before a pipelined request",
+       first + "\rGET /2 HTTP/1.1\r\n",
+       {get("/1", {{"Host", "h"}}, first.size())},
+       400},
+      {"a bare CR ending the request line", "GET / HTTP/1.1\rHost: h\r\n\r\n", {}, 400},
+      {"a bare CR in the target", "GET /a\rb HTTP/1.1\r\nHost: h\r\n\r\n", {}, 400},
+      {"a bare CR in a header value", "GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", {}, 400},
+      {"CR CR LF", "GET / HTTP/1.1\r\nHost: h\r\r\n\r\n", {}, 400},
+      // llhttp 8.1 takes a bare LF after the request line and as the empty line.
+      {"a bare LF ending the request line", "GET / HTTP/1.1\nHost: h\r\n\r\n", {}, 400},
+      {"a bare LF as the empty line", "GET /1 HTTP/1.1\r\nHost: h\r\n\n" + second, {}, 400},
+      {"a bare LF ending a header line", "GET / HTTP/1.1\r\nHost: h\nX: y\r\n\r\n", {}, 400},
+      {"LF alone before the request line is skipped, as CRLF is",
+       lf_before,
+       {get("/2", {{"Host", "h"}}, lf_before.size())}},
+      // RFC 9112 5.2: obs-fold.
+      {"a folded Transfer-Encoding",
+       "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n",
+       {},
+       400},
+      {"a line folded with spaces", "GET / HTTP/1.1\r\nHost: h\r\nA: b\r\n  c\r\n\r\n", {}, 400},
+      {"a line folded with a tab", "GET / HTTP/1.1\r\nHost: h\r\nA: b\r\n\tc\r\n\r\n", {}, 400},
+      // Whitespace in the target, which llhttp's loose mode lets through.
+      {"a tab in the target", "GET /a\tb HTTP/1.1\r\nHost: h\r\n\r\n", {}, 400},
+      {"a form feed in the target", "GET /a\fb HTTP/1.1\r\nHost: h\r\n\r\n", {}, 400},
   };
   for (const Case& c : cases)
     check_case(c);

@@ -1,0 +1,57 @@
+# frozen_string_literal: true
+
+require_relative "test_helper"
+
+# Request framing from raw sockets: where one request ends and the next begins must not be open
+# to interpretation, or a proxy in front of the server and the server disagree (request
+# smuggling). Each refused request gets its status with Connection: close, the server closes the
+# connection without reading on, and it goes on serving others.
+class HttpFramingTest < BromineTest::TestCase
+  serve "lint.ru"
+
+  # ---- Line endings and folding in the head ----
+
+  def test_bare_cr_after_an_empty_value_is_400
+    # llhttp 8.1 took the CR as a line end and "T" as its LF: a header "ransfer-Encoding" arrived.
+    assert_refused "400 Bad Request",
+                   "GET /env HTTP/1.1\r\nHost: test\r\nx:\rTransfer-Encoding: chunked\r\n\r\n"
+  end
+
+  def test_bare_cr_ending_the_head_is_400
+    # llhttp 8.1 ended the head at "\r\n\r" and took "a" as its LF: the body came out shifted.
+    assert_refused "400 Bad Request",
+                   "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 4\r\n\r\rabcd"
+  end
+
+  def test_bare_lf_as_the_empty_line_is_400
+    assert_refused "400 Bad Request", "GET /hello HTTP/1.1\r\nHost: test\r\n\nGET /hello HTTP/1.1\r\n\r\n"
+  end
+
+  def test_folded_transfer_encoding_is_400
+    assert_refused "400 Bad Request",
+                   "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding:\r\n chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+  end
+
+  def test_folded_header_is_400
+    assert_refused "400 Bad Request", "GET /env HTTP/1.1\r\nHost: test\r\nX-A: b\r\n\tc\r\n\r\n"
+  end
+
+  def test_tab_in_the_target_is_400
+    assert_refused "400 Bad Request", "GET /hello\tHTTP/1.1 HTTP/1.1\r\nHost: test\r\n\r\n"
+  end
+
+  private
+
+  # Sends request on a connection of its own: the answer must be exactly this status line with
+  # Connection: close, then the server closes without answering anything sent after it; a new
+  # connection is served as usual.
+  def assert_refused(status, request)
+    client = raw_client
+    client << request
+    response = client.read_response
+    assert_equal "HTTP/1.1 #{status}", response.status_line, "answer to #{request.inspect}: #{response.inspect}"
+    assert_equal "close", response["connection"], response.inspect
+    assert_closed_by_server client
+    assert_response 200, "Hello world!", get("/hello")
+  end
+end
