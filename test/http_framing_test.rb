@@ -9,6 +9,8 @@ require_relative "test_helper"
 class HttpFramingTest < BromineTest::TestCase
   serve "lint.ru"
 
+  CHUNKED_ECHO = "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n"
+
   # ---- Line endings and folding in the head ----
 
   def test_bare_cr_after_an_empty_value_is_400
@@ -38,6 +40,46 @@ class HttpFramingTest < BromineTest::TestCase
 
   def test_tab_in_the_target_is_400
     assert_refused "400 Bad Request", "GET /hello\tHTTP/1.1 HTTP/1.1\r\nHost: test\r\n\r\n"
+  end
+
+  # ---- Chunked framing ----
+
+  def test_stray_bytes_after_chunk_data_are_400_and_the_next_request_is_never_parsed
+    # llhttp 8.1 skipped "XY" as if it were CRLF, then answered the GET as a second request.
+    assert_refused "400 Bad Request", "#{CHUNKED_ECHO}3\r\nabcXY0\r\n\r\nGET /hello HTTP/1.1\r\nHost: test\r\n\r\n"
+  end
+
+  def test_bare_cr_ending_a_chunk_size_is_400
+    assert_refused "400 Bad Request", "#{CHUNKED_ECHO}5\r\rhello\r\n0\r\n\r\n"
+  end
+
+  def test_valid_chunk_extensions_are_ignored
+    client = raw_client
+    client << "#{CHUNKED_ECHO}5;a=b;c=\"d e\"\r\nhello\r\n6 ; q = \"\\\"\" ;flag\r\n world\r\n0;last\r\n\r\n"
+    assert_response 200, "hello world", client.read_response
+  end
+
+  def test_malformed_chunk_extension_is_400
+    assert_refused "400 Bad Request", "#{CHUNKED_ECHO}5;=b\r\nhello\r\n0\r\n\r\n"
+  end
+
+  # ---- Trailers ----
+
+  def test_trailers_never_reach_the_request_headers
+    client = raw_client
+    client << "POST /env HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n" \
+              "Host: evil.example\r\nCookie: session=stolen\r\nX-Forwarded-For: 10.6.6.6\r\n\r\n" \
+              "GET /hello HTTP/1.1\r\nHost: test\r\n\r\n"
+    response = client.read_response
+    assert_equal 200, response.status, response.inspect
+    env = JSON.parse(response.body)
+    assert_equal "hello", env["body"]
+    assert_equal "test", env["SERVER_NAME"]
+    assert_equal "test", env["headers"]["HTTP_HOST"]
+    refute_includes env["headers"].keys, "HTTP_COOKIE"
+    refute_includes env["headers"].keys, "HTTP_X_FORWARDED_FOR"
+    # The connection goes on: the trailer section ended where it should.
+    assert_response 200, "Hello world!", client.read_response
   end
 
   private

@@ -1,7 +1,9 @@
 // HttpRequestParser: llhttp callbacks collecting one request at a time into an HttpRequest.
 #include "http_request_parser.h"
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
 
 namespace bromine {
 
@@ -15,6 +17,22 @@ bool is_token_char(unsigned char c) {
 
 bool is_whitespace(unsigned char c) {
   return c == ' ' || c == '\t';
+}
+
+// RFC 9110 5.5: field-vchar / SP / HTAB, where field-vchar = VCHAR / obs-text.
+bool is_field_value_char(unsigned char c) {
+  return is_whitespace(c) || (c >= 0x21 && c != 0x7f);
+}
+
+// RFC 9110 5.6.4: qdtext.
+bool is_quoted_text_char(unsigned char c) {
+  return is_field_value_char(c) && c != '"' && c != '\\';
+}
+
+int hex_digit(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') return (c | 0x20) - 'a' + 10;
+  return -1;
 }
 
 // The offset of the first CR or LF in p[0, n), or n: eight bytes at a time, since a head is
@@ -37,6 +55,8 @@ size_t find_line_break(const char* p, size_t n) {
 }
 
 constexpr size_t kLineStartBytes = 32;
+// RFC 9112 7.1.1 asks servers to bound chunk extensions; a chunk line longer than this is refused.
+constexpr uint32_t kMaxChunkLineBytes = 4096;
 
 } // namespace
 
@@ -164,27 +184,38 @@ int HttpRequestParser::on_headers_complete(llhttp_t* p) {
   r.info_.head = p->method == HTTP_HEAD;
   r.info_.keep_alive = llhttp_should_keep_alive(p) != 0;
   r.upgrade_ = p->upgrade != 0;
+  if (p->flags & F_CHUNKED) {
+    s.chunked_ = true;
+    s.chunk_ = Chunk::SizeStart;
+    s.chunk_size_ = 0;
+    s.chunk_line_bytes_ = 0;
+    s.trailer_count_ = 0;
+  }
   if ((p->flags & F_CONTENT_LENGTH) && p->content_length > s.limits_.max_body_bytes) {
     return s.fail(413, "body larger than the limit");
   }
   if (r.minor_ >= 1 && iequals(r.header("expect"), "100-continue")) s.continue_requested_ = true;
   s.phase_ = Phase::Body;
-  return 0;
+  // 1: llhttp takes the message as bodiless and pauses at its end; decode_chunked() goes on.
+  return s.chunked_ ? 1 : 0;
 }
 
-int HttpRequestParser::on_body(llhttp_t* p, const char* at, size_t length) {
-  auto& s = self(p);
-  auto& body = s.request_.body_;
-  if (body.size() + length > s.limits_.max_body_bytes)
-    return s.fail(413, "body larger than the limit");
-  if (!body.append(std::string_view(at, length), s.limits_.spool_threshold)) {
-    return s.fail(500, "could not spool the body to a temporary file");
+int HttpRequestParser::append_body(const char* at, size_t length) {
+  auto& body = request_.body_;
+  if (body.size() + length > limits_.max_body_bytes) return fail(413, "body larger than the limit");
+  if (!body.append(std::string_view(at, length), limits_.spool_threshold)) {
+    return fail(500, "could not spool the body to a temporary file");
   }
   return 0;
 }
 
+int HttpRequestParser::on_body(llhttp_t* p, const char* at, size_t length) {
+  return self(p).append_body(at, length);
+}
+
 int HttpRequestParser::on_message_complete(llhttp_t* p) {
-  self(p).finish_request();
+  auto& s = self(p);
+  if (!s.chunked_) s.finish_request();
   return HPE_PAUSED;
 }
 
@@ -192,6 +223,7 @@ void HttpRequestParser::finish_request() {
   complete_ = true;
   phase_ = Phase::Idle;
   continue_requested_ = false;
+  chunked_ = false;
   // As llhttp does: nothing after a request that closes the connection is parsed (RFC 9112 9.6).
   discarding_ = !request_.info_.keep_alive;
   head_line_ = HeadLine::Start;
@@ -245,6 +277,177 @@ HttpRequestParser::HeadScan HttpRequestParser::scan_head(std::string_view data, 
   return {n, false, nullptr};
 }
 
+// RFC 9112 7.1: chunked-body = *chunk last-chunk trailer-section CRLF. Chunk extensions are
+// parsed and ignored; trailer fields are checked, counted against the header limits and dropped,
+// so that none of them can pose as a request header.
+size_t HttpRequestParser::decode_chunked(std::string_view data) {
+  size_t i = 0;
+  while (i < data.size() && !complete_) {
+    if (chunk_ == Chunk::Data) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk_size_, data.size() - i));
+      if (append_body(data.data() + i, n) != 0) return i;
+      i += n;
+      chunk_size_ -= n;
+      if (chunk_size_ == 0) chunk_ = Chunk::DataCr;
+      continue;
+    }
+    if (chunk_byte(static_cast<unsigned char>(data[i])) != 0) return i;
+    ++i;
+  }
+  return i;
+}
+
+int HttpRequestParser::check_chunk_size_digit(int digit) {
+  if (digit < 0) return fail(400, "invalid chunk size");
+  if (chunk_size_ > (std::numeric_limits<uint64_t>::max() >> 4)) {
+    return fail(413, "body larger than the limit");
+  }
+  chunk_size_ = chunk_size_ * 16 + static_cast<uint64_t>(digit);
+  if (chunk_size_ > limits_.max_body_bytes - request_.body_.size()) {
+    return fail(413, "body larger than the limit");
+  }
+  return 0;
+}
+
+// One byte of chunked framing: a chunk line, the CRLF after chunk data, or the trailer section.
+int HttpRequestParser::chunk_byte(unsigned char c) {
+  if (chunk_ <= Chunk::LineLf && ++chunk_line_bytes_ > kMaxChunkLineBytes) {
+    return fail(400, "chunk line too long");
+  }
+  switch (chunk_) {
+  case Chunk::SizeStart:
+    chunk_ = Chunk::Size;
+    return check_chunk_size_digit(hex_digit(c));
+  case Chunk::Size:
+    if (hex_digit(c) >= 0) return check_chunk_size_digit(hex_digit(c));
+    if (c == '\r') {
+      chunk_ = Chunk::LineLf;
+    } else if (c == ';') {
+      chunk_ = Chunk::ExtNameStart;
+    } else if (is_whitespace(c)) {
+      chunk_ = Chunk::SizeBws;
+    } else {
+      return fail(400, "invalid chunk size");
+    }
+    return 0;
+  // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+  case Chunk::SizeBws:
+  case Chunk::ExtValueBws:
+    if (c == ';') {
+      chunk_ = Chunk::ExtNameStart;
+    } else if (!is_whitespace(c)) {
+      return fail(400, "invalid chunk extension");
+    }
+    return 0;
+  case Chunk::ExtNameStart:
+    if (is_token_char(c)) {
+      chunk_ = Chunk::ExtName;
+    } else if (!is_whitespace(c)) {
+      return fail(400, "invalid chunk extension");
+    }
+    return 0;
+  case Chunk::ExtName:
+  case Chunk::ExtNameBws:
+    if (c == '=') {
+      chunk_ = Chunk::ExtValueStart;
+    } else if (c == ';') {
+      chunk_ = Chunk::ExtNameStart;
+    } else if (is_whitespace(c)) {
+      chunk_ = Chunk::ExtNameBws;
+    } else if (chunk_ == Chunk::ExtName && c == '\r') {
+      chunk_ = Chunk::LineLf;
+    } else if (chunk_ == Chunk::ExtNameBws || !is_token_char(c)) {
+      return fail(400, "invalid chunk extension");
+    }
+    return 0;
+  case Chunk::ExtValueStart:
+    if (c == '"') {
+      chunk_ = Chunk::ExtQuoted;
+    } else if (is_token_char(c)) {
+      chunk_ = Chunk::ExtToken;
+    } else if (!is_whitespace(c)) {
+      return fail(400, "invalid chunk extension");
+    }
+    return 0;
+  case Chunk::ExtToken:
+  case Chunk::ExtQuotedEnd:
+    if (c == ';') {
+      chunk_ = Chunk::ExtNameStart;
+    } else if (c == '\r') {
+      chunk_ = Chunk::LineLf;
+    } else if (is_whitespace(c)) {
+      chunk_ = Chunk::ExtValueBws;
+    } else if (chunk_ == Chunk::ExtQuotedEnd || !is_token_char(c)) {
+      return fail(400, "invalid chunk extension");
+    }
+    return 0;
+  case Chunk::ExtQuoted:
+    if (c == '"') {
+      chunk_ = Chunk::ExtQuotedEnd;
+    } else if (c == '\\') {
+      chunk_ = Chunk::ExtQuotedPair;
+    } else if (!is_quoted_text_char(c)) {
+      return fail(400, "invalid chunk extension");
+    }
+    return 0;
+  case Chunk::ExtQuotedPair:
+    if (!is_field_value_char(c)) return fail(400, "invalid chunk extension");
+    chunk_ = Chunk::ExtQuoted;
+    return 0;
+  case Chunk::LineLf:
+    if (c != '\n') return fail(400, "bare CR in a chunk line");
+    chunk_line_bytes_ = 0;
+    chunk_ = chunk_size_ == 0 ? Chunk::TrailerStart : Chunk::Data;
+    return 0;
+  case Chunk::Data: // decode_chunked() takes data in bulk
+    return 0;
+  case Chunk::DataCr:
+  case Chunk::DataLf:
+    if (c != (chunk_ == Chunk::DataCr ? '\r' : '\n')) {
+      return fail(400, "chunk data not followed by CRLF");
+    }
+    chunk_ = chunk_ == Chunk::DataCr ? Chunk::DataLf : Chunk::SizeStart;
+    return 0;
+  // trailer-section = *( field-line CRLF )
+  case Chunk::TrailerStart:
+    if (c == '\r') {
+      chunk_ = Chunk::LastLf;
+      return 0;
+    }
+    if (!is_token_char(c)) return fail(400, "invalid trailer field");
+    if (request_.headers_.size() + ++trailer_count_ > limits_.max_headers) {
+      return fail(431, "too many headers");
+    }
+    chunk_ = Chunk::TrailerName;
+    break;
+  case Chunk::TrailerName:
+    if (c == ':') {
+      chunk_ = Chunk::TrailerValue;
+    } else if (!is_token_char(c)) {
+      return fail(400, "invalid trailer field");
+    }
+    break;
+  case Chunk::TrailerValue:
+    if (c == '\r') {
+      chunk_ = Chunk::TrailerLf;
+      return 0;
+    }
+    if (!is_field_value_char(c)) return fail(400, "invalid trailer field");
+    break;
+  case Chunk::TrailerLf:
+    if (c != '\n') return fail(400, "bare CR in a trailer field");
+    chunk_ = Chunk::TrailerStart;
+    return 0;
+  case Chunk::LastLf:
+    if (c != '\n') return fail(400, "bare CR after the trailer section");
+    finish_request();
+    return 0;
+  }
+  // A byte of a trailer field line.
+  if (!count_header_bytes(1)) return fail(431, "header section too large");
+  return 0;
+}
+
 void HttpRequestParser::classify_llhttp_error(llhttp_errno_t err) {
   if (error_status_) return; // one of our callbacks already chose the status
   switch (err) {
@@ -278,6 +481,11 @@ HttpRequestParser::Result HttpRequestParser::feed(std::string_view data) {
   HeadScan scan{0, false, nullptr};
   llhttp_errno_t err;
   for (;;) {
+    if (chunked_) {
+      consumed += decode_chunked(data.substr(consumed));
+      if (error_status_) return {Status::Error, 0};
+      return {complete_ ? Status::Complete : Status::NeedMore, consumed};
+    }
     if (phase_ == Phase::Body) {
       scan = {data.size(), false, nullptr};
     } else if (consumed == scan.end) {

@@ -3,8 +3,9 @@
 //
 // Framing is strict where a lenient reading would let a proxy and this server disagree on where
 // a request ends: llhttp 8.1 (compiled loose, so that targets may carry UTF-8) accepts a bare CR
-// as a line end and folded header lines. The parser therefore checks the line structure of each
-// head itself before llhttp sees those bytes.
+// as a line end, folded header lines and any two bytes after chunk data. The parser therefore
+// checks the line structure of each head itself before llhttp sees those bytes, and decodes
+// chunked bodies itself.
 #pragma once
 
 #include "bromine/http_request.h"
@@ -63,6 +64,29 @@ private:
     const char* problem;
   };
   enum class HeadLine : uint8_t { Start, Inside, AfterCr };
+  enum class Chunk : uint8_t {
+    SizeStart,
+    Size,
+    SizeBws,
+    ExtNameStart,
+    ExtName,
+    ExtNameBws,
+    ExtValueStart,
+    ExtToken,
+    ExtQuoted,
+    ExtQuotedPair,
+    ExtQuotedEnd,
+    ExtValueBws,
+    LineLf,
+    Data,
+    DataCr,
+    DataLf,
+    TrailerStart,
+    TrailerName,
+    TrailerValue,
+    TrailerLf,
+    LastLf,
+  };
 
   static int on_message_begin(llhttp_t* p);
   static int on_method(llhttp_t* p, const char* at, size_t length);
@@ -82,6 +106,10 @@ private:
   void classify_llhttp_error(llhttp_errno_t err);
   Result sniff_method(std::string_view more, size_t consumed);
   HeadScan scan_head(std::string_view data, size_t from);
+  int append_body(const char* at, size_t length);
+  size_t decode_chunked(std::string_view data);
+  int chunk_byte(unsigned char c);
+  int check_chunk_size_digit(int digit);
   void finish_request();
 
   const ParserLimits& limits_; // owned by the server, outlives the parser
@@ -98,7 +126,13 @@ private:
   HeadLine head_line_ = HeadLine::Start;
   bool head_line_empty_ = true; // the line the pending CR ends has no bytes
   bool head_started_ = false;   // the request line has begun
-  std::string line_start_;      // the first bytes of the current request, to classify errors
+  // The chunked body being decoded, if any.
+  bool chunked_ = false;
+  Chunk chunk_ = Chunk::SizeStart;
+  uint64_t chunk_size_ = 0; // the size of the current chunk, then the bytes of it still to come
+  uint32_t chunk_line_bytes_ = 0;
+  uint32_t trailer_count_ = 0;
+  std::string line_start_; // the first bytes of the current request, to classify errors
   int error_status_ = 0;
   const char* error_reason_ = "";
 };
