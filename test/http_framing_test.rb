@@ -42,6 +42,40 @@ class HttpFramingTest < BromineTest::TestCase
     assert_refused "400 Bad Request", "GET /hello\tHTTP/1.1 HTTP/1.1\r\nHost: test\r\n\r\n"
   end
 
+  # ---- Transfer-Encoding ----
+
+  def test_gzip_then_chunked_is_501
+    assert_refused "501 Not Implemented",
+                   "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" \
+                   "3\r\nabc\r\n0\r\n\r\n"
+  end
+
+  def test_unknown_coding_then_chunked_is_501
+    assert_refused "501 Not Implemented",
+                   "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: foo\r\n" \
+                   "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+  end
+
+  def test_chunked_that_is_not_the_final_coding_is_400
+    assert_refused "400 Bad Request",
+                   "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked, gzip\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+  end
+
+  def test_identity_is_400
+    assert_refused "400 Bad Request", "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: identity\r\n\r\nabc"
+  end
+
+  def test_transfer_encoding_in_http_1_0_is_400
+    assert_refused "400 Bad Request",
+                   "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+  end
+
+  def test_transfer_encoding_with_content_length_is_400
+    assert_refused "400 Bad Request",
+                   "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: gzip, chunked\r\n" \
+                   "Content-Length: 3\r\n\r\nabc"
+  end
+
   # ---- Chunked framing ----
 
   def test_stray_bytes_after_chunk_data_are_400_and_the_next_request_is_never_parsed
@@ -61,6 +95,26 @@ class HttpFramingTest < BromineTest::TestCase
 
   def test_malformed_chunk_extension_is_400
     assert_refused "400 Bad Request", "#{CHUNKED_ECHO}5;=b\r\nhello\r\n0\r\n\r\n"
+  end
+
+  # ---- Host ----
+
+  def test_http_1_1_without_host_is_400
+    assert_refused "400 Bad Request", "GET /hello HTTP/1.1\r\n\r\n"
+  end
+
+  def test_two_host_headers_are_400
+    assert_refused "400 Bad Request", "GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"
+  end
+
+  def test_invalid_host_is_400
+    assert_refused "400 Bad Request", "GET /hello HTTP/1.1\r\nHost: a, b\r\n\r\n"
+  end
+
+  def test_http_1_0_without_host_is_served
+    client = raw_client
+    client << "GET /hello HTTP/1.0\r\n\r\n"
+    assert_response 200, "Hello world!", client.read_response
   end
 
   # ---- Trailers ----

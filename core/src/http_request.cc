@@ -14,6 +14,14 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
 // The origin-form part of the target: "http://host/a?b" (absolute form, RFC 9112 3.2.2) → "/a?b".
 static std::string_view origin_form(std::string_view t) {
   if (t.empty() || t.front() == '/') return t;

@@ -54,6 +54,81 @@ size_t find_line_break(const char* p, size_t n) {
   return n;
 }
 
+// RFC 9110 7.2: Host = uri-host [ ":" port ], uri-host an IP-literal in brackets or a reg-name
+// (RFC 3986: unreserved, pct-encoded and sub-delims characters; it may be empty).
+bool is_valid_host(std::string_view host) {
+  auto is_reg_name_char = [](unsigned char c) {
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
+           (c != 0 && std::strchr("-._~%!$&'()*+,;=", c) != nullptr);
+  };
+  size_t i = 0;
+  if (!host.empty() && host.front() == '[') {
+    const size_t close = host.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (i = 1; i < close; ++i) {
+      if (!is_reg_name_char(host[i]) && host[i] != ':') return false;
+    }
+    ++i;
+  } else {
+    while (i < host.size() && is_reg_name_char(host[i]))
+      ++i;
+  }
+  if (i == host.size()) return true;
+  if (host[i] != ':') return false;
+  for (++i; i < host.size(); ++i) {
+    if (host[i] < '0' || host[i] > '9') return false;
+  }
+  return true;
+}
+
+// The transfer codings a request lists over all its Transfer-Encoding field lines, in order
+// (RFC 9112 6.1). Only a lone `chunked` is implemented.
+class TransferCodings {
+public:
+  enum class Verdict { Chunked, Malformed, ChunkedNotFinal, NotImplemented };
+
+  bool present() const { return present_; }
+
+  void add_field_line(std::string_view value) {
+    present_ = true;
+    for (;;) {
+      const size_t comma = value.find(',');
+      add_element(trim_ows(value.substr(0, comma)));
+      if (comma == std::string_view::npos) return;
+      value.remove_prefix(comma + 1);
+    }
+  }
+
+  Verdict verdict() const {
+    if (malformed_ || count_ == 0) return Verdict::Malformed;
+    // RFC 9112 6.3: without chunked as the final coding the body length is unknown.
+    if (!last_is_chunked_ || chunked_before_last_) return Verdict::ChunkedNotFinal;
+    return count_ == 1 ? Verdict::Chunked : Verdict::NotImplemented;
+  }
+
+private:
+  void add_element(std::string_view element) {
+    if (element.empty()) return; // RFC 9110 5.6.1: empty list elements do not count
+    size_t name_end = 0;
+    while (name_end < element.size() && is_token_char(element[name_end]))
+      ++name_end;
+    const std::string_view parameters = trim_ows(element.substr(name_end));
+    if (name_end == 0 || (!parameters.empty() && parameters.front() != ';')) {
+      malformed_ = true;
+      return;
+    }
+    if (last_is_chunked_) chunked_before_last_ = true;
+    last_is_chunked_ = parameters.empty() && iequals(element.substr(0, name_end), "chunked");
+    ++count_;
+  }
+
+  bool present_ = false;
+  bool malformed_ = false;
+  bool last_is_chunked_ = false;
+  bool chunked_before_last_ = false;
+  uint32_t count_ = 0;
+};
+
 constexpr size_t kLineStartBytes = 32;
 // RFC 9112 7.1.1 asks servers to bound chunk extensions; a chunk line longer than this is refused.
 constexpr uint32_t kMaxChunkLineBytes = 4096;
@@ -184,13 +259,7 @@ int HttpRequestParser::on_headers_complete(llhttp_t* p) {
   r.info_.head = p->method == HTTP_HEAD;
   r.info_.keep_alive = llhttp_should_keep_alive(p) != 0;
   r.upgrade_ = p->upgrade != 0;
-  if (p->flags & F_CHUNKED) {
-    s.chunked_ = true;
-    s.chunk_ = Chunk::SizeStart;
-    s.chunk_size_ = 0;
-    s.chunk_line_bytes_ = 0;
-    s.trailer_count_ = 0;
-  }
+  if (s.check_framing_headers() != 0) return -1;
   if ((p->flags & F_CONTENT_LENGTH) && p->content_length > s.limits_.max_body_bytes) {
     return s.fail(413, "body larger than the limit");
   }
@@ -198,6 +267,45 @@ int HttpRequestParser::on_headers_complete(llhttp_t* p) {
   s.phase_ = Phase::Body;
   // 1: llhttp takes the message as bodiless and pauses at its end; decode_chunked() goes on.
   return s.chunked_ ? 1 : 0;
+}
+
+// Host (RFC 9112 3.2) and Transfer-Encoding (RFC 9112 6.1, 6.3). llhttp refuses some of these
+// (Transfer-Encoding with Content-Length, chunked before another coding) before the head ends;
+// the checks here do not rely on it.
+int HttpRequestParser::check_framing_headers() {
+  const HttpRequest& r = request_;
+  size_t hosts = 0;
+  TransferCodings codings;
+  for (const auto& header : r.headers_) {
+    const std::string_view name = r.view(header.name);
+    if (iequals(name, "host")) {
+      if (++hosts > 1) return fail(400, "more than one Host header");
+      if (!is_valid_host(r.view(header.value))) return fail(400, "invalid Host header");
+    } else if (iequals(name, "transfer-encoding")) {
+      codings.add_field_line(r.view(header.value));
+    }
+  }
+  if (hosts == 0 && r.minor_ >= 1) return fail(400, "HTTP/1.1 request without a Host header");
+  if (!codings.present()) return 0;
+  // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
+  if (r.minor_ == 0) return fail(400, "Transfer-Encoding in an HTTP/1.0 request");
+  if (parser_.flags & F_CONTENT_LENGTH) return fail(400, "Transfer-Encoding with Content-Length");
+  switch (codings.verdict()) {
+  case TransferCodings::Verdict::Malformed:
+    return fail(400, "malformed Transfer-Encoding");
+  case TransferCodings::Verdict::ChunkedNotFinal:
+    return fail(400, "chunked is not the final transfer coding");
+  case TransferCodings::Verdict::NotImplemented:
+    return fail(501, "transfer coding not implemented");
+  case TransferCodings::Verdict::Chunked:
+    break;
+  }
+  chunked_ = true;
+  chunk_ = Chunk::SizeStart;
+  chunk_size_ = 0;
+  chunk_line_bytes_ = 0;
+  trailer_count_ = 0;
+  return 0;
 }
 
 int HttpRequestParser::append_body(const char* at, size_t length) {

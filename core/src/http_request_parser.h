@@ -106,6 +106,7 @@ private:
   void classify_llhttp_error(llhttp_errno_t err);
   Result sniff_method(std::string_view more, size_t consumed);
   HeadScan scan_head(std::string_view data, size_t from);
+  int check_framing_headers();
   int append_body(const char* at, size_t length);
   size_t decode_chunked(std::string_view data);
   int chunk_byte(unsigned char c);

@@ -852,6 +852,97 @@ TEST(HttpRequestParser, TrailersAreDroppedNotMergedIntoTheHeaders) {
     check_case(c);
 }
 
+// RFC 9112 6.1 and 6.3: only a lone `chunked` is implemented; without chunked as the final
+// coding the body length cannot be known.
+TEST(HttpRequestParser, TransferCodings) {
+  auto post = [](std::string lines, std::string body = "0\r\n\r\n") {
+    return "POST / HTTP/1.1\r\nHost: h\r\n" + lines + "\r\n" + body;
+  };
+  const std::string upper = post("Transfer-Encoding: CHUNKED\r\n");
+  ExpectedRequest upper_request = chunked_post("", upper.size());
+  upper_request.headers[1].second = "CHUNKED";
+  const std::string empty_element = post("Transfer-Encoding: , chunked\t\r\n");
+  ExpectedRequest empty_element_request = chunked_post("", empty_element.size());
+  empty_element_request.headers[1].second = ", chunked";
+  const std::string split = post("Transfer-Encoding:\r\nTransfer-Encoding: chunked\r\n");
+  ExpectedRequest split_request = chunked_post("", split.size());
+  split_request.headers = {
+      {"Host", "h"}, {"Transfer-Encoding", ""}, {"Transfer-Encoding", "chunked"}};
+  const std::vector<Case> cases = {
+      {"chunked in capitals", upper, {upper_request}},
+      {"an empty list element", empty_element, {empty_element_request}},
+      {"an empty field line, then chunked", split, {split_request}},
+      {"gzip, chunked",
+       post("Transfer-Encoding: gzip, chunked\r\n", "3\r\nabc\r\n0\r\n\r\n"),
+       {},
+       501},
+      {"an unknown coding, then chunked", post("Transfer-Encoding: foo,chunked\r\n"), {}, 501},
+      {"gzip and chunked on two lines",
+       post("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"),
+       {},
+       501},
+      {"a coding with parameters, then chunked",
+       post("Transfer-Encoding: foo;q=\"1\", chunked\r\n"),
+       {},
+       501},
+      {"chunked, gzip", post("Transfer-Encoding: chunked, gzip\r\n"), {}, 400},
+      {"gzip alone", post("Transfer-Encoding: gzip\r\n", "abc"), {}, 400},
+      {"identity", post("Transfer-Encoding: identity\r\n"), {}, 400},
+      {"an unknown coding", post("Transfer-Encoding: foo\r\n"), {}, 400},
+      {"chunked twice", post("Transfer-Encoding: chunked, chunked\r\n"), {}, 400},
+      {"chunked on two lines",
+       post("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"),
+       {},
+       400},
+      {"chunked with a parameter", post("Transfer-Encoding: chunked;q=1\r\n"), {}, 400},
+      {"an empty Transfer-Encoding", post("Transfer-Encoding:\r\n"), {}, 400},
+      {"a coding that is not a token", post("Transfer-Encoding: chun ked\r\n"), {}, 400},
+      {"chunked in HTTP/1.0",
+       "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+       {},
+       400},
+      {"gzip in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: gzip\r\n\r\n", {}, 400},
+      {"gzip with Content-Length",
+       post("Transfer-Encoding: gzip\r\nContent-Length: 3\r\n", "abc"),
+       {},
+       400},
+      {"Content-Length with gzip, chunked",
+       post("Content-Length: 3\r\nTransfer-Encoding: gzip, chunked\r\n", "abc"),
+       {},
+       400},
+  };
+  for (const Case& c : cases)
+    check_case(c);
+}
+
+// RFC 9112 3.2: exactly one valid Host in HTTP/1.1, at most one in HTTP/1.0.
+TEST(HttpRequestParser, Host) {
+  std::vector<Case> cases;
+  for (std::string host : {"example.com", "example.com:8080", "127.0.0.1:3000", "[::1]:80",
+                           "[fe80::1%25eth0]", "", "a-b_c~d.e!$&'()*+,;=%41", "h:"}) {
+    const std::string input = "GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
+    cases.push_back({"valid: " + host, input, {get("/", {{"Host", host}}, input.size())}});
+  }
+  for (std::string host : {"a b", "a, b", "a/b", "user@a", "a:b", "a:80:90", "[::1", "[]", "[::1]x",
+                           "a\"b", "caf\xc3\xa9"}) {
+    cases.push_back({"invalid: " + host, "GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n", {}, 400});
+  }
+  const std::string http10 = "GET / HTTP/1.0\r\n\r\n";
+  ExpectedRequest http10_request = get("/", {}, http10.size());
+  http10_request.minor = 0;
+  http10_request.keep_alive = false;
+  cases.push_back({"HTTP/1.0 without Host", http10, {http10_request}});
+  cases.push_back({"HTTP/1.1 without Host", "GET / HTTP/1.1\r\nX: y\r\n\r\n", {}, 400});
+  cases.push_back({"absolute form without Host", "GET http://h/ HTTP/1.1\r\n\r\n", {}, 400});
+  cases.push_back({"two Host headers", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", {}, 400});
+  cases.push_back(
+      {"two equal Host headers", "GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", {}, 400});
+  cases.push_back(
+      {"two Host headers in HTTP/1.0", "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", {}, 400});
+  for (const Case& c : cases)
+    check_case(c);
+}
+
 // ---- Expect: 100-continue ----
 
 TEST(HttpRequestParser, ExpectContinueIsReportedOnceAfterTheHeaders) {

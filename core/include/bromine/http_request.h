@@ -86,5 +86,7 @@ private:
 
 // ASCII case-insensitive comparison, for header names and tokens.
 bool iequals(std::string_view a, std::string_view b);
+// `s` without the spaces and tabs around it (OWS, RFC 9110 5.6.3), for list elements.
+std::string_view trim_ows(std::string_view s);
 
 } // namespace bromine
