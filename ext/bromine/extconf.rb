@@ -54,8 +54,9 @@ $CPPFLAGS << " -MMD -MP"
 werror = ENV.key?("BROMINE_WERROR") ? ENV["BROMINE_WERROR"] == "1" : ENV["CI"] == "true"
 $CXXFLAGS << " -std=c++20 -Wall -Wextra -Wshadow -fvisibility=hidden -O2"
 $CXXFLAGS << " -Werror" if werror
-# llhttp is third-party generated C: compiled as C, its warnings are not ours to fix.
-$CFLAGS << " -fvisibility=hidden -O2 -w"
+# llhttp is third-party generated C: compiled as C, its warnings are not ours to fix. It is
+# compiled loose, as in core/CMakeLists.txt (which says why): the parser enforces strict framing.
+$CFLAGS << " -fvisibility=hidden -O2 -w -DLLHTTP_STRICT_MODE=0"
 
 $LIBS << " -lstdc++" # -lcrypto, -lpthread and -lhiredis were added by have_library
 

@@ -41,11 +41,39 @@ bool has_byte(std::string_view s, std::string_view bytes) {
   return s.find_first_of(bytes) != std::string_view::npos;
 }
 
+// A request the parser lets through has unambiguous framing: one Host (none allowed in HTTP/1.0),
+// and Transfer-Encoding only as a lone chunked coding, in HTTP/1.1, without Content-Length.
+void check_framing(const HttpRequest& r) {
+  size_t hosts = 0;
+  size_t codings = 0;
+  size_t chunked = 0;
+  bool content_length = false;
+  for (size_t i = 0; i < r.header_count(); ++i) {
+    const std::string_view name = r.header_name(i);
+    if (bromine::iequals(name, "host")) ++hosts;
+    if (bromine::iequals(name, "content-length")) content_length = true;
+    if (!bromine::iequals(name, "transfer-encoding")) continue;
+    std::string_view list = r.header_value(i);
+    for (;;) {
+      const size_t comma = list.find(',');
+      const std::string_view coding = bromine::trim_ows(list.substr(0, comma));
+      if (!coding.empty()) ++codings;
+      if (bromine::iequals(coding, "chunked")) ++chunked;
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  }
+  check(hosts == 1 || (hosts == 0 && r.version_minor() == 0));
+  check(codings == chunked && chunked <= 1);
+  check(chunked == 0 || (r.version_minor() == 1 && !content_length));
+}
+
 // One request as a comparable record, after checking it against the limits.
 std::string describe(HttpRequest& r, size_t end, const ParserLimits& limits) {
   check(r.version_major() == 1 && r.version_minor() <= 1);
   check(!r.method().empty() && !r.target().empty());
   check(r.header_count() <= limits.max_headers);
+  check_framing(r);
   uint64_t header_bytes = r.method().size() + r.target().size();
   std::string record = "request ending at " + std::to_string(end) + ": " + std::string(r.method()) +
                        " " + std::string(r.target()) + " 1." + std::to_string(r.version_minor()) +
@@ -143,8 +171,8 @@ void check_same(const std::vector<std::string>& whole, const std::vector<std::st
   check(!is_limit_status(whole_status) && is_limit_status(split_status));
 }
 
-// Fragments that make plausible requests: bytes below 0x30 in structured mode pick one of these;
-// other bytes stand for themselves.
+// Fragments that make plausible requests, and the framing tricks of request smuggling: bytes
+// below 0x30 in structured mode pick one of these; other bytes stand for themselves.
 constexpr const char* kFragments[] = {
     "GET ",
     "POST ",
@@ -180,20 +208,20 @@ constexpr const char* kFragments[] = {
     "\r",
     " ",
     "\t",
-    ":",
+    "Transfer-Encoding: gzip, chunked\r\n",
     "", // a NUL byte
-    "1",
-    "3",
-    "f",
+    "Host: a\r\nHost: b\r\n",
+    "5;a=b;c=\"d e\"\r\nhello\r\n",
+    "0\r\nHost: evil.example\r\n\r\n",
     "ff\r\n",
     "X-Long: 0123456789012345678901234567890123456789012345678901234567890123456789\r\n",
     "A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n",
-    "HTTP/1.1",
+    "Transfer-Encoding:\r\n chunked\r\n",
     "CONNECT host:443",
     "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
     "OPTIONS * HTTP/1.1\r\n",
     "Content-Length: 0\r\n",
-    "Keep-Alive: 5\r\n",
+    "3\r\nabcXY",
 };
 constexpr size_t kFragmentCount = sizeof kFragments / sizeof kFragments[0];
 

@@ -24,11 +24,6 @@ std::string_view trim_ows(std::string_view s) {
   return s;
 }
 
-bool is_token_char(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return c != '\0' && std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s)
@@ -41,25 +36,14 @@ bool list_has_token(std::string_view list, std::string_view token) {
                           [token](std::string_view element) { return iequals(element, token); });
 }
 
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-} // namespace
-
 bool append_percent_decoded(std::string& out, std::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] != '%') {
       out.push_back(text[i]);
       continue;
     }
-    int high = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-    int low = high >= 0 ? hex_value(text[i + 2]) : -1;
+    int high = i + 2 < text.size() ? hex_digit_value(text[i + 1]) : -1;
+    int low = high >= 0 ? hex_digit_value(text[i + 2]) : -1;
     if (low < 0) return false;
     out.push_back(static_cast<char>(high * 16 + low));
     i += 2;

@@ -306,7 +306,8 @@ TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
     EXPECT_EQ(response->header("Connection"), std::nullopt);
     EXPECT_TRUE(response->header("Date"));
   }
-  ASSERT_TRUE(client.send("POST /echo HTTP/1.1\r\nContent-Length: 3\r\nX-Foo: bar\r\n\r\nabc"));
+  ASSERT_TRUE(
+      client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nX-Foo: bar\r\n\r\nabc"));
   auto echo = client.read_response();
   ASSERT_TRUE(echo);
   EXPECT_EQ(echo->body, "abc");
@@ -314,7 +315,7 @@ TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   EXPECT_EQ(echo->header("X-Foo"), "bar");
   EXPECT_EQ(echo->header("X-Remote"), "127.0.0.1");
   // The client ends it.
-  ASSERT_TRUE(client.send("GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(client.send("GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
   auto last = client.read_response();
   ASSERT_TRUE(last);
   EXPECT_EQ(last->header("Connection"), "close");
@@ -363,13 +364,13 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
   SocketClient client = connect();
   // The slow ones (answered from worker threads) come first; the connection hands the app one
   // request at a time, so the answers cannot overtake each other.
-  ASSERT_TRUE(client.send("GET /thread?1 HTTP/1.1\r\n\r\n"
-                          "GET /hello?2 HTTP/1.1\r\n\r\n"
-                          "POST /echo?3 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+  ASSERT_TRUE(client.send("GET /thread?1 HTTP/1.1\r\nHost: t\r\n\r\n"
+                          "GET /hello?2 HTTP/1.1\r\nHost: t\r\n\r\n"
+                          "POST /echo?3 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
                           "4\r\nwxyz\r\n0\r\n\r\n"
-                          "GET /chunked?4 HTTP/1.1\r\n\r\n"
-                          "HEAD /hello?5 HTTP/1.1\r\n\r\n"
-                          "GET /thread?6 HTTP/1.1\r\n\r\n"));
+                          "GET /chunked?4 HTTP/1.1\r\nHost: t\r\n\r\n"
+                          "HEAD /hello?5 HTTP/1.1\r\nHost: t\r\n\r\n"
+                          "GET /thread?6 HTTP/1.1\r\nHost: t\r\n\r\n"));
   std::vector<std::string> bodies;
   for (int i = 0; i < 6; ++i) {
     auto response = client.read_response(/*head_request=*/i == 4);
@@ -388,8 +389,8 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
 TEST_F(ServerTest, ExpectContinue) {
   start();
   SocketClient client = connect();
-  ASSERT_TRUE(
-      client.send("POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+  ASSERT_TRUE(client.send(
+      "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
   auto interim = client.read_response();
   ASSERT_TRUE(interim);
   EXPECT_EQ(interim->status, 100);
@@ -417,18 +418,19 @@ TEST_F(ServerTest, BadRequestsGetAnErrorAndTheConnectionCloses) {
       {"garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400},
       {"space before a colon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400},
       {"Content-Length and Transfer-Encoding",
-       "POST /echo HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: "
+       "chunked\r\n\r\n0\r\n\r\n",
        400},
-      {"unknown method", "FOO / HTTP/1.1\r\n\r\n", 501},
+      {"unknown method", "FOO / HTTP/1.1\r\nHost: t\r\n\r\n", 501},
       {"HTTP/2.0", "GET / HTTP/2.0\r\n\r\n", 505},
       {"body over the limit by Content-Length",
-       "POST /echo HTTP/1.1\r\nContent-Length: 1001\r\n\r\n", 413},
+       "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n", 413},
       {"chunked body growing over the limit",
-       "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n200\r\n" + std::string(512, 'a') +
-           "\r\n200\r\n" + std::string(512, 'b') + "\r\n0\r\n\r\n",
+       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n200\r\n" +
+           std::string(512, 'a') + "\r\n200\r\n" + std::string(512, 'b') + "\r\n0\r\n\r\n",
        413},
       {"header section over the limit",
-       "GET / HTTP/1.1\r\nX-Big: " + std::string(2000, 'h') + "\r\n\r\n", 431},
+       "GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(2000, 'h') + "\r\n\r\n", 431},
   };
   for (const Bad& bad : cases) {
     SCOPED_TRACE(bad.name);
@@ -446,8 +448,8 @@ TEST_F(ServerTest, BadRequestsGetAnErrorAndTheConnectionCloses) {
 
   // A good request, then a bad one in the same packet: an answer for each, then the close.
   SocketClient client = connect();
-  ASSERT_TRUE(
-      client.send("GET /hello HTTP/1.1\r\n\r\nGET / HTTP/1.2\r\n\r\nGET /hello HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(client.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.2\r\n\r\nGET /hello "
+                          "HTTP/1.1\r\nHost: t\r\n\r\n"));
   auto first = client.read_response();
   ASSERT_TRUE(first);
   EXPECT_EQ(first->status, 200);
@@ -468,7 +470,7 @@ TEST_F(ServerTest, RequestTimeoutClosesSlowClients) {
   SocketClient half_head = connect();
   SocketClient half_body = connect();
   ASSERT_TRUE(half_head.send("GET /hello HTTP/1.1\r\nHost: x\r\n"));
-  ASSERT_TRUE(half_body.send("POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"));
+  ASSERT_TRUE(half_body.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc"));
   for (SocketClient* client : {&silent, &half_head, &half_body}) {
     EXPECT_TRUE(client->read_until_eof()) << "still open";
     EXPECT_EQ(client->received(), "");
@@ -476,7 +478,7 @@ TEST_F(ServerTest, RequestTimeoutClosesSlowClients) {
   EXPECT_GE(test::Clock::now() - begin, 300ms);
   EXPECT_TRUE(app_.seen().empty());
   // The server still serves.
-  EXPECT_EQ(exchange("GET /hello HTTP/1.1\r\n\r\n").body, "hello");
+  EXPECT_EQ(exchange("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").body, "hello");
 }
 
 TEST_F(ServerTest, KeepAliveTimeoutClosesAnIdleConnection) {
@@ -484,7 +486,7 @@ TEST_F(ServerTest, KeepAliveTimeoutClosesAnIdleConnection) {
   options.keep_alive_timeout = 300ms;
   start(options);
   SocketClient client = connect();
-  ASSERT_TRUE(client.send("GET /hello HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(client.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
   auto response = client.read_response();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->body, "hello");
@@ -497,17 +499,18 @@ TEST_F(ServerTest, KeepAliveTimeoutClosesAnIdleConnection) {
 TEST_F(ServerTest, DroppedResponderClosesTheConnection) {
   start();
   SocketClient client = connect();
-  ASSERT_TRUE(client.send("GET /drop HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(
+      client.send("GET /drop HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
   EXPECT_TRUE(client.read_until_eof());
   EXPECT_EQ(client.received(), "");
   EXPECT_EQ(app_.seen(), std::vector<std::string>{"/drop"});
-  EXPECT_EQ(exchange("GET /hello HTTP/1.1\r\n\r\n").body, "hello");
+  EXPECT_EQ(exchange("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").body, "hello");
 }
 
 TEST_F(ServerTest, ConnectionCloseFromTheApp) {
   start();
   SocketClient client = connect();
-  ASSERT_TRUE(client.send("GET /close HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(client.send("GET /close HTTP/1.1\r\nHost: t\r\n\r\n"));
   auto response = client.read_response();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->body, "bye");
@@ -518,12 +521,12 @@ TEST_F(ServerTest, ConnectionCloseFromTheApp) {
 TEST_F(ServerTest, HeadGetsTheHeadersOnly) {
   start();
   SocketClient client = connect();
-  ASSERT_TRUE(client.send("HEAD /hello HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(client.send("HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
   auto head = client.read_response(/*head_request=*/true);
   ASSERT_TRUE(head);
   EXPECT_EQ(head->header("Content-Length"), "5");
   // The next response starts right after the head: no body bytes were sent.
-  ASSERT_TRUE(client.send("GET /hello HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(client.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
   auto get = client.read_response();
   ASSERT_TRUE(get);
   EXPECT_EQ(get->status, 200);
@@ -532,7 +535,7 @@ TEST_F(ServerTest, HeadGetsTheHeadersOnly) {
 
 TEST_F(ServerTest, ChunkedResponseWrittenFromAnotherThread) {
   start();
-  HttpResponse response = exchange("GET /chunked HTTP/1.1\r\n\r\n");
+  HttpResponse response = exchange("GET /chunked HTTP/1.1\r\nHost: t\r\n\r\n");
   EXPECT_EQ(response.header("Transfer-Encoding"), "chunked");
   EXPECT_EQ(response.header("Content-Length"), std::nullopt);
   EXPECT_EQ(response.body, "part 0;part 1;part 2;part 3;part 4;");
@@ -541,8 +544,8 @@ TEST_F(ServerTest, ChunkedResponseWrittenFromAnotherThread) {
 TEST_F(ServerTest, WriteFileSendsARangeOfATemporaryFile) {
   start();
   SocketClient client = connect();
-  ASSERT_TRUE(client.send("GET /file?offset=12345&length=900000 HTTP/1.1\r\n\r\n"
-                          "GET /file?offset=0&length=10 HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(client.send("GET /file?offset=12345&length=900000 HTTP/1.1\r\nHost: t\r\n\r\n"
+                          "GET /file?offset=0&length=10 HTTP/1.1\r\nHost: t\r\n\r\n"));
   auto large = client.read_response();
   ASSERT_TRUE(large);
   EXPECT_EQ(large->header("Content-Length"), "900000");
@@ -556,11 +559,12 @@ TEST_F(ServerTest, WriteFileSendsARangeOfATemporaryFile) {
 TEST_F(ServerTest, LargeUploadsAreSpooledAndIntact) {
   start();
   const std::string body = pattern(300000);
-  HttpResponse sized = exchange(
-      "POST /echo HTTP/1.1\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  HttpResponse sized =
+      exchange("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
+               "\r\n\r\n" + body);
   EXPECT_EQ(sized.header("X-Spooled"), "yes");
   EXPECT_TRUE(sized.body == body) << "upload corrupted";
-  std::string chunked = "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string chunked = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (size_t at = 0; at < body.size(); at += 7000) {
     std::string piece = body.substr(at, 7000);
     char size[16];
@@ -571,7 +575,7 @@ TEST_F(ServerTest, LargeUploadsAreSpooledAndIntact) {
   HttpResponse streamed = exchange(chunked);
   EXPECT_EQ(streamed.header("X-Spooled"), "yes");
   EXPECT_TRUE(streamed.body == body) << "chunked upload corrupted";
-  HttpResponse small = exchange("POST /echo HTTP/1.1\r\nContent-Length: 4\r\n\r\ntiny");
+  HttpResponse small = exchange("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\ntiny");
   EXPECT_EQ(small.header("X-Spooled"), "no");
   EXPECT_EQ(small.body, "tiny");
 }
@@ -581,22 +585,22 @@ TEST_F(ServerTest, ClientLeavingMidResponseDoesNotHurtTheServer) {
   for (std::string path : {"/big", "/file?repeat=16"}) {
     SCOPED_TRACE(path);
     SocketClient client = connect();
-    ASSERT_TRUE(client.send("GET " + path + " HTTP/1.1\r\n\r\n"));
+    ASSERT_TRUE(client.send("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n"));
     client.read_until([](std::string_view data) { return data.size() > 1000; });
     ASSERT_GT(client.received().size(), 1000u);
     client.close(); // with unread bytes: the server's next writes fail (EPIPE / ECONNRESET)
   }
   for (int i = 0; i < 3; ++i)
-    EXPECT_EQ(exchange("GET /hello HTTP/1.1\r\n\r\n").body, "hello");
+    EXPECT_EQ(exchange("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").body, "hello");
 }
 
 TEST_F(ServerTest, GracefulStopFinishesTheRequestInFlight) {
   start();
   SocketClient busy = connect();
-  ASSERT_TRUE(busy.send("GET /hold HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(busy.send("GET /hold HTTP/1.1\r\nHost: t\r\n\r\n"));
   ASSERT_TRUE(app_.wait_for_held(1));
   SocketClient idle = connect();
-  ASSERT_TRUE(idle.send("GET /hello HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(idle.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
   ASSERT_TRUE(idle.read_response());
 
   server_->server().stop_gracefully();
@@ -622,12 +626,12 @@ TEST_F(ServerTest, ServesAUnixSocket) {
   start(ServerOptions{}, path);
   SocketClient client = SocketClient::unix_socket(path);
   ASSERT_TRUE(client.connected());
-  ASSERT_TRUE(client.send("POST /echo HTTP/1.1\r\nContent-Length: 4\r\n\r\nunix"));
+  ASSERT_TRUE(client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nunix"));
   auto response = client.read_response();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->body, "unix");
   EXPECT_EQ(response->header("X-Remote"), "127.0.0.1");
-  ASSERT_TRUE(client.send("GET /thread HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(client.send("GET /thread HTTP/1.1\r\nHost: t\r\n\r\n"));
   response = client.read_response();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->body, "from a thread /thread");
