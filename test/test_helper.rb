@@ -78,12 +78,13 @@ module BromineTest
       end
     end
 
-    # Starts a server on a free port with the given app and options and waits for its listen line.
-    def start_server(app = "lint.ru", *args, **options)
+    # Starts a server on a free port with the given app and options and waits for its listen line
+    # (listen_pattern: its first group is the port).
+    def start_server(app = "lint.ru", *args, listen_pattern: ServerProcess::LISTEN_LINE, **options)
       server = ServerProcess.new(app, *args, **options)
       @servers << server
       STARTED << server
-      server.start
+      server.start(listen_pattern: listen_pattern)
     end
 
     # The lines the test apps log on the server's stderr for a connection or stream, "TAG ID WHAT"
@@ -99,9 +100,10 @@ module BromineTest
       server.stderr.each_line.filter_map { |line| line.chomp.delete_prefix(prefix) if line.start_with?(prefix) }
     end
 
-    # A raw socket to the server, closed after the test.
-    def raw_client(port = server.port, timeout: RawClient::DEFAULT_TIMEOUT)
-      client = RawClient.new(port, timeout: timeout)
+    # A raw socket to the server, closed after the test. receive_buffer: a small SO_RCVBUF for a
+    # client that reads slowly or not at all.
+    def raw_client(port = server.port, timeout: RawClient::DEFAULT_TIMEOUT, receive_buffer: nil)
+      client = RawClient.new(port, timeout: timeout, receive_buffer: receive_buffer)
       @sockets << client
       client
     end

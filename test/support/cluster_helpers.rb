@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require_relative "process_helpers"
 require_relative "raw_client"
 require_relative "websocket_client"
 
@@ -102,6 +103,7 @@ module BromineTest
   # worker, waiting for a condition.
   module ClusterHelpers
     include WebSocketTestHelpers
+    include ProcessHelpers
 
     # The master's child processes as { pid => state letter } ("S", "R", "Z", ...), from /proc.
     def children_of(master_pid)
@@ -121,19 +123,6 @@ module BromineTest
 
     def zombies(master_pid = server.pid)
       children_of(master_pid).select { |_pid, state| state == "Z" }.keys
-    end
-
-    # Waits (polling) until the block returns a truthy value, which it returns; fails the test
-    # after timeout seconds.
-    def wait_until(what, timeout: 10)
-      deadline = monotonic_now + timeout
-      loop do
-        result = yield
-        return result if result
-
-        flunk "waited #{timeout} s for #{what}" if monotonic_now > deadline
-        sleep 0.02
-      end
     end
 
     # Waits until the master has exactly count live workers; returns their PIDs.
@@ -179,27 +168,6 @@ module BromineTest
         chosen.size >= count
       end
       chosen
-    end
-
-    # Waits until the server process has exited (it was signalled by the test) and returns its
-    # Process::Status.
-    def wait_for_exit(server, timeout: 15)
-      wait_until("server #{server.pid} to exit", timeout: timeout) { !server.alive? }
-      server.stop
-    end
-
-    def process_alive?(pid)
-      Process.kill(0, pid)
-      true
-    rescue Errno::ESRCH
-      false
-    end
-
-    # The process has exited: gone, or a zombie its new parent has yet to reap.
-    def process_gone?(pid)
-      File.read("/proc/#{pid}/stat").then { |stat| stat[(stat.rindex(")") + 2)] == "Z" }
-    rescue Errno::ENOENT, Errno::ESRCH
-      true
     end
   end
 end

@@ -81,20 +81,30 @@ module BromineTest
     end
 
     def write(data, timeout: @timeout)
+      left = data.bytesize - write_for(data, timeout)
+      raise WriteTimeout, "could not write #{left} more bytes in #{timeout}s" if left.positive?
+
+      self
+    end
+
+    # Writes as much of data as the peer takes within timeout; returns how many bytes that was.
+    # For clients that expect the server to stop reading.
+    def write_for(data, timeout)
       data = data.b
       deadline = deadline_in(timeout)
-      until data.empty?
-        written = @socket.write_nonblock(data, exception: false)
-        if written == :wait_writable
+      written = 0
+      while written < data.bytesize
+        count = @socket.write_nonblock(data.byteslice(written..), exception: false)
+        if count == :wait_writable
           left = deadline - now
-          raise WriteTimeout, "could not write #{data.bytesize} more bytes in #{timeout}s" if left <= 0
+          break if left <= 0
 
           @socket.wait_writable(left)
         else
-          data = data.byteslice(written..)
+          written += count
         end
       end
-      self
+      written
     end
 
     alias << write
