@@ -124,10 +124,11 @@ end
 class MemoryCapTest < BromineTest::TestCase
   include MemoryLimitHelpers
 
-  # PROVISIONAL: the option that sets the process-wide cap on queued output plus undelivered
-  # input is not named yet (issue 10). Rename it here, the only place it appears.
-  PROCESS_CAP_OPTION = "--max-buffered-total"
-  PROCESS_CAP = "1M"
+  # The process-wide cap on queued output plus undelivered input, above one connection's own
+  # limits (1 MiB of queued HTTP output, 1 MiB of undelivered WebSocket messages) so that the
+  # oldest connections stay whole.
+  PROCESS_CAP_OPTION = "--max-buffered"
+  PROCESS_CAP = "3M"
 
   time_limit 45
 

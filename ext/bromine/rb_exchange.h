@@ -29,6 +29,7 @@ struct Exchange {
   VALUE body = Qnil;
   VALUE partial_hijack = Qnil;
   VALUE hijacked_io = Qnil;
+  VALUE rack_protocol = Qnil; // a rack.protocol response header: the protocol of a 101
   int status = 500;
   std::string out;
   std::optional<uint64_t> content_length;
@@ -38,6 +39,7 @@ struct Exchange {
   bool ended = false;            // the responder was ended (or handed to a stream or a hijack)
   bool has_content_type = false; // set by the app's headers
   bool has_cache_control = false;
+  bool has_upgrade = false;
   bool event_stream = false; // the client asked for text/event-stream
 };
 

@@ -31,14 +31,6 @@ VALUE worker_alloc(VALUE klass) {
   return TypedData_Wrap_Struct(klass, &worker_type, new WorkerState());
 }
 
-VALUE io_for(bromine::UniqueFd fd) {
-  if (!fd) rb_sys_fail("dup of the client socket");
-  int raw = fd.release();
-  VALUE io = rb_funcall(rb_cIO, id_for_fd, 2, INT2NUM(raw), str_read_write_binary);
-  rb_funcall(io, rb_intern("sync="), 1, Qtrue); // writes reach the client at once, as with Puma
-  return io;
-}
-
 // Full hijack: the app gets the socket as an IO and the server lets go of it.
 VALUE worker_call(int, VALUE*, VALUE self) {
   Exchange* exchange = worker_state(self).current;
@@ -51,6 +43,14 @@ VALUE worker_call(int, VALUE*, VALUE self) {
 }
 
 } // namespace
+
+VALUE io_for(bromine::UniqueFd fd) {
+  if (!fd) rb_sys_fail("dup of the client socket");
+  int raw = fd.release();
+  VALUE io = rb_funcall(rb_cIO, id_for_fd, 2, INT2NUM(raw), str_read_write_binary);
+  rb_funcall(io, rb_intern("sync="), 1, Qtrue); // writes reach the client at once, as with Puma
+  return io;
+}
 
 WorkerState& worker_state(VALUE self) {
   return *static_cast<WorkerState*>(rb_check_typeddata(self, &worker_type));

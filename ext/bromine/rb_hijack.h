@@ -24,6 +24,10 @@ VALUE new_worker();
 // The state behind a Worker object; raises TypeError for any other object.
 WorkerState& worker_state(VALUE self);
 
+// A Ruby IO on `fd` (a duplicate of the client's socket), read-write, binary, sync. Raises
+// SystemCallError for an empty `fd` (the dup failed). GVL held.
+VALUE io_for(bromine::UniqueFd fd);
+
 // Partial hijack: the server writes the head, then the app's callable gets the socket.
 void send_partial_hijack(Exchange& ex, ResponseHead& head);
 

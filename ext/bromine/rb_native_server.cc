@@ -150,6 +150,7 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   if (!NIL_P(cache_control)) core.static_cache_control = StringValueCStr(cache_control);
   s->context->static_cache_control = core.static_cache_control;
   core.websocket_max_message = bytes_option(options, "max_message", core.websocket_max_message);
+  core.max_buffered_bytes = bytes_option(options, "max_buffered", core.max_buffered_bytes);
   core.websocket_ping_interval = seconds_option(options, "ping", core.websocket_ping_interval);
 
   VALUE bind = option(options, "bind");

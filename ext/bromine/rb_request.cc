@@ -84,7 +84,16 @@ VALUE send_response(VALUE arg) {
   add_app_headers(*ex, head);
 
   VALUE body = ex->body;
-  if (!NIL_P(ex->partial_hijack)) {
+  if (ex->status == 101 && NIL_P(ex->partial_hijack)) {
+    // Switching protocols: the body speaks the new protocol both ways (Rack 3 full duplex).
+    if (!ex->work->request.wants_upgrade()) {
+      rb_raise(rb_eArgError, "the app answered 101 to a request that asked for no upgrade");
+    }
+    if (!responds_to(body, id_call)) {
+      rb_raise(rb_eTypeError, "a 101 response needs a streaming body (call(stream))");
+    }
+    send_switched_stream(*ex, head);
+  } else if (!NIL_P(ex->partial_hijack)) {
     send_partial_hijack(*ex, head);
   } else if (RB_TYPE_P(body, T_ARRAY)) {
     send_array_body(*ex, head, body);

@@ -43,10 +43,12 @@ int add_header(VALUE key, VALUE value, VALUE arg) {
   std::string_view name = view(name_str);
   if (name.size() > 5 && name.substr(0, 5) == "rack.") {
     if (name == "rack.hijack") walk->exchange->partial_hijack = value;
+    if (name == "rack.protocol") walk->exchange->rack_protocol = value;
     return ST_CONTINUE; // rack.* response headers are for the server, not the client
   }
   if (iequals(name, "content-type")) walk->exchange->has_content_type = true;
   if (iequals(name, "cache-control")) walk->exchange->has_cache_control = true;
+  if (iequals(name, "upgrade")) walk->exchange->has_upgrade = true;
   if (RB_TYPE_P(value, T_ARRAY)) {
     for (long i = 0; i < RARRAY_LEN(value); ++i) {
       add_header_value(*walk->exchange, *walk->head, name, rb_ary_entry(value, i));

@@ -74,7 +74,7 @@ private:
   bool closed_ = false;
 };
 
-// The callbacks, in the order of SocketState::callback_modes.
+// The callbacks, in the order of CallbackModes::of.
 enum CallbackSlot { kOnOpen, kOnMessage, kOnDrained, kOnShutdown, kOnClose };
 
 struct Callback {
@@ -90,7 +90,7 @@ struct Callback {
 VALUE invoke(VALUE arg) {
   auto* cb = reinterpret_cast<Callback*>(arg);
   VALUE handler = cb->state->handler;
-  int8_t mode = cb->state->callback_modes[cb->slot];
+  int8_t mode = cb->state->modes.of[cb->slot];
   if (mode < 0) return Qnil;
   if (mode == 0) return rb_funcallv(handler, cb->name, cb->argc, cb->argv);
   VALUE args[3] = {cb->state->client, cb->argv[0], cb->argv[1]};
@@ -109,7 +109,11 @@ int run_callback(SocketState& state, VALUE (*fn)(VALUE), Callback& cb, const cha
   int error_state = 0;
   protect(fn, reinterpret_cast<VALUE>(&cb), &error_state);
   if (!error_state) return 0;
-  if (!is_app_error(error_state)) return error_state;
+  if (!is_app_error(error_state)) {
+    // The thread is being killed in the middle of the callback: the connection can't go on.
+    if (cb.name != id_on_close) handle_of(state).close(1011, "internal error");
+    return error_state;
+  }
   report_exception(what, rb_errinfo());
   rb_set_errinfo(Qnil);
   if (cb.name != id_on_close) handle_of(state).close(1011, "internal error");
@@ -179,8 +183,7 @@ int dispatch(SocketState& state, SocketEvent& event) {
 
 } // namespace
 
-void find_callback_modes(SocketState& state) {
-  VALUE handler = state.handler;
+CallbackModes find_callback_modes(VALUE handler) {
   // Per callback, its arity says whether it takes the client: a handler whose callbacks take none
   // gets the client's methods itself (write, close, each...).
   const std::pair<ID, int> callbacks[] = {{id_on_open, 0},
@@ -188,13 +191,15 @@ void find_callback_modes(SocketState& state) {
                                           {id_on_drained, 0},
                                           {id_on_shutdown, 0},
                                           {id_on_close, 0}};
+  CallbackModes modes;
   for (size_t i = 0; i < std::size(callbacks); ++i) {
     auto [name, clientless_arity] = callbacks[i];
     if (!rb_respond_to(handler, name)) continue;
     bool clientless = rb_obj_method_arity(handler, name) == clientless_arity;
-    state.callback_modes[i] = clientless ? 0 : 1;
-    state.clientless = state.clientless || clientless;
+    modes.of[i] = clientless ? 0 : 1;
+    modes.clientless = modes.clientless || clientless;
   }
+  return modes;
 }
 
 std::shared_ptr<UpgradedEvents> make_socket_events(std::shared_ptr<SocketState> state) {

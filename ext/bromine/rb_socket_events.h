@@ -14,10 +14,9 @@ namespace bromine::ruby {
 // Interns the callback names. Once, at load.
 void init_socket_events();
 
-// Notes in `state` how each callback its handler defines is called (SocketState::callback_modes):
-// with the client first, or without it (which sets SocketState::clientless). GVL held; may raise
-// (the handler's respond_to? and method lookups are Ruby calls).
-void find_callback_modes(SocketState& state);
+// How each callback `handler` defines is called: with the client first, or without it. GVL held;
+// may raise (the handler's respond_to? and method lookups are Ruby calls).
+CallbackModes find_callback_modes(VALUE handler);
 
 // The events object to hand to Responder::upgrade_to_websocket or upgrade_to_event_stream: it
 // queues each event for `state` and puts the connection in the work queue once.

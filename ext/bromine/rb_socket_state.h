@@ -16,6 +16,14 @@
 
 namespace bromine::ruby {
 
+// How each callback of a handler is called, found once at the upgrade (index: the callbacks in the
+// order on_open, on_message, on_drained, on_shutdown, on_close): -1 absent, 0 without the client
+// (the handler itself has the client's methods), 1 with the client first.
+struct CallbackModes {
+  int8_t of[5] = {-1, -1, -1, -1, -1};
+  bool clientless = false; // some callback takes no client
+};
+
 // One event for the Ruby side of a connection, queued by the loop thread.
 struct SocketEvent {
   enum class Kind { Open, Message, Drained, Publish, Shutdown, CloseBarrier, Close } kind;
@@ -33,7 +41,6 @@ struct SocketState {
   VALUE handler = Qnil;
   VALUE env = Qnil;
   VALUE subscriptions = Qnil; // Hash channel => block, for subscriptions with a block
-  bool clientless = false;    // some callback takes no client: the handler has the client's methods
   bool event_stream = false;  // a Server-Sent Events stream, not a WebSocket
   bool registered = false;
   bool opened = false;
@@ -42,9 +49,7 @@ struct SocketState {
   double timeout = 0; // seconds between pings of an idle connection
   std::string close_reason;
 
-  // How each callback is called, found once at the upgrade (index: CallbackSlot): -1 absent,
-  // 0 without the client (the handler itself has the client's methods), 1 with the client first.
-  int8_t callback_modes[5] = {-1, -1, -1, -1, -1};
+  CallbackModes modes;
 
   // Set once by the loop thread when the connection opens, then only read.
   UpgradedHandle handle;

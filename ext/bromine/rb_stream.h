@@ -16,4 +16,9 @@ void init_stream(VALUE native_module);
 // the client (with backpressure) until the app closes it.
 void send_streaming_body(Exchange& ex, ResponseHead& head);
 
+// A 101 whose body speaks the new protocol: the head (with Upgrade and Connection from the app's
+// headers, or from its rack.protocol header), then a Stream on which read and read_partial return
+// what the client sends after its request, until it closes.
+void send_switched_stream(Exchange& ex, ResponseHead& head);
+
 } // namespace bromine::ruby

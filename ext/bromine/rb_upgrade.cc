@@ -26,23 +26,30 @@ ID id_initialize;
 // the Responder. GVL held; may raise.
 std::shared_ptr<UpgradedEvents> prepare_upgrade(ServerContext& context, VALUE env, VALUE handler,
                                                 bool event_stream) {
+  // Everything that may raise (the app's initialize, respond_to?) comes before any C++ state, so a
+  // raise leaves nothing behind.
   if (RB_TYPE_P(handler, T_CLASS)) {
     // One instance per connection; handlers whose initialize takes an argument get the env.
     int arity = rb_mod_method_arity(handler, id_initialize);
     handler = arity == 0 ? rb_class_new_instance(0, nullptr, handler)
                          : rb_class_new_instance(1, &env, handler);
   }
+  CallbackModes modes = find_callback_modes(handler);
+  // Registered first: from here on the registry marks what the state holds, so a GC while the
+  // client object is made can't take the handler, the env or the client.
   auto state = std::make_shared<SocketState>();
+  context.registry.add(state.get());
+  state->registered = true;
   state->context = context.shared_from_this();
   state->handler = handler;
   state->env = env;
   state->event_stream = event_stream;
   state->timeout = context.ping_seconds;
+  state->modes = modes;
   state->client = new_client(state);
-  find_callback_modes(*state);
-  if (state->clientless && !OBJ_FROZEN(handler)) give_client_methods(handler, state->client);
-  context.registry.add(state.get());
-  state->registered = true;
+  if (modes.clientless && !OBJ_FROZEN(handler)) give_client_methods(handler, state->client);
+  RB_GC_GUARD(handler);
+  RB_GC_GUARD(env);
   return make_socket_events(std::move(state));
 }
 

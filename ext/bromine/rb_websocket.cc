@@ -127,7 +127,7 @@ VALUE client_close_reason(VALUE self) {
 
 // What `each` yields for a connection: the handler when it carries the methods, else the client.
 VALUE face_of(const SocketState& state) {
-  return state.clientless ? state.handler : state.client;
+  return state.modes.clientless ? state.handler : state.client;
 }
 
 VALUE client_each(VALUE self) {

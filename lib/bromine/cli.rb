@@ -26,6 +26,9 @@ module Bromine
             --max-body BYTES         largest request body (default: 50M)
             --max-headers BYTES      largest request header section (default: 32K)
             --max-message BYTES      largest WebSocket message (default: 1M)
+            --max-buffered BYTES     what all connections together may hold in memory for
+                                     clients and handlers slow to take it (default: 256M);
+                                     past it, a connection adding more is closed
             --cache-control VALUE    Cache-Control for files served from --public and
                                      X-Sendfile (default: none)
             --keep-alive SECONDS     idle HTTP keep-alive timeout (default: 40)

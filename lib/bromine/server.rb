@@ -285,6 +285,7 @@ module Bromine
         public: @options[:public] && File.expand_path(@options[:public]),
         cache_control: @options[:cache_control],
         max_message: @options[:max_message],
+        max_buffered: @options[:max_buffered],
         ping: @options[:ping],
         shutdown_timeout: @options[:shutdown_timeout],
         log: @options[:log],

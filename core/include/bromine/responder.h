@@ -84,6 +84,13 @@ public:
   // a streaming body should stop producing. Cheap; any thread.
   bool peer_gone() const { return peer_gone_ && peer_gone_->load(std::memory_order_acquire); }
 
+  // For a response that switched protocols (a 101 whose body reads what the client sends next):
+  // the bytes the server had read past the request, which the caller reads before the socket
+  // itself (duplicate_socket()). From then on the input is the caller's: the connection reads no
+  // more of it, and a half-close from the client no longer counts as the client leaving. Blocks
+  // until the loop thread answers (never call it there); empty if the connection is gone.
+  std::string take_input();
+
   // A duplicate of the socket, for rack.hijack. Valid to call until end() or hijacked().
   UniqueFd duplicate_socket() const;
   // The app took the socket: the server forgets the connection without touching the socket,

@@ -69,6 +69,7 @@ void HttpConnection::on_io(uint32_t events) {
 // (nginx tells the two apart the same way).
 void HttpConnection::check_peer_closed() {
   if (!unread_.empty()) return; // pipelined requests read already
+  if (input_to_app_) return;    // the app reads; a half-close is part of its protocol
   char byte;
   ssize_t n = ::recv(socket_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) note_peer_gone();
@@ -87,14 +88,12 @@ bool HttpConnection::input_paused_for_output() {
   return input_paused_;
 }
 
-bool HttpConnection::cut_for_budget() {
-  if (!host_.budget().exceeded() || out_.memory_bytes() < kBudgetOffenderBytes) return false;
-  log_line("closed the connection of %s holding %llu bytes of output: the server holds more than "
-           "its limit of %llu bytes for slow clients (max_buffered)",
+void HttpConnection::shed_for_budget() {
+  log_line("closed the connection of %s holding %llu bytes of output: together, the connections "
+           "hold more than the limit of %llu bytes (--max-buffered)",
            peer_.c_str(), static_cast<unsigned long long>(out_.memory_bytes()),
            static_cast<unsigned long long>(host_.budget().limit()));
   force_close();
-  return true;
 }
 
 void HttpConnection::read_input() {
@@ -218,7 +217,6 @@ void HttpConnection::queue(std::string bytes) {
   if (state_ == State::Closed || state_ == State::Lingering) return;
   out_.push(std::move(bytes));
   flush();
-  cut_for_budget();
 }
 
 void HttpConnection::queue_file(UniqueFd file, uint64_t offset, uint64_t length) {
@@ -234,7 +232,7 @@ void HttpConnection::end_response(bool keep_alive, int status, uint64_t body_byt
   }
   // A request that asked to switch protocols and was answered normally ends the connection: the
   // client may already be sending bytes of the other protocol.
-  if (!keep_alive || upgrade_requested_ || peer_gone_) {
+  if (!keep_alive || upgrade_requested_ || peer_gone_ || input_to_app_) {
     state_ = State::Closing;
     flush();
     return;
@@ -378,6 +376,13 @@ void HttpConnection::finish_closing() {
 
 void HttpConnection::linger_read() {
   if (discard_input(socket_.get(), host_.read_buffer())) close();
+}
+
+std::string HttpConnection::give_input_to_app() {
+  input_to_app_ = true;
+  std::string input = std::move(unread_);
+  unread_.clear();
+  return input;
 }
 
 void HttpConnection::wait_for_drain(std::shared_ptr<DrainWait> waiter, uint64_t limit) {

@@ -50,6 +50,9 @@ public:
   void upgrade_to_websocket(std::string head, std::shared_ptr<UpgradedEvents> events);
   void upgrade_to_event_stream(std::string head, std::shared_ptr<UpgradedEvents> events);
   void wait_for_drain(std::shared_ptr<DrainWait> waiter, uint64_t limit);
+  // The app reads the socket itself from now on (a 101 it answered): what was read past the
+  // request is its own; the connection ends with the response.
+  std::string give_input_to_app();
 
   // Closes the connection if its deadline has passed.
   void check_timeout(EventLoop::Clock::time_point now) override;
@@ -60,6 +63,8 @@ public:
   void flush_now() override { flush(); }
 
   bool closed() const override { return state_ == State::Closed; }
+  uint64_t buffered_bytes() const override { return out_.memory_bytes(); }
+  void shed_for_budget() override;
 
 private:
   enum class State {
@@ -79,8 +84,7 @@ private:
   // answer, but let waiting writers and streaming bodies know at once.
   void note_peer_gone();
   void check_peer_closed();
-  // Past the server's memory budget with a share of it: the connection is cut. True if so.
-  bool cut_for_budget();
+
   void resume_after_response();
   void dispatch(HttpRequest&& request);
   bool serve_static(const HttpRequest& request);
@@ -117,6 +121,7 @@ private:
   bool header_deadline_set_ = false;
   bool peer_gone_ = false;
   bool input_paused_ = false;
+  bool input_to_app_ = false;
   std::shared_ptr<std::atomic<bool>> peer_gone_flag_; // shared with Responders
   bool upgrade_requested_ = false;
   bool processing_input_ = false;

@@ -5,6 +5,7 @@
 #include "io/connection_host.h"
 
 #include <fcntl.h>
+#include <future>
 
 namespace bromine {
 
@@ -129,6 +130,19 @@ std::shared_ptr<DrainWait> Responder::start_drain_wait(uint64_t limit) {
 bool Responder::wait_until_drained(uint64_t limit) {
   // A client that reads nothing for this long is cut by the request timeout anyway.
   return start_drain_wait(limit)->wait(std::chrono::minutes(10));
+}
+
+std::string Responder::take_input() {
+  if (!host_) return {};
+  auto input = std::make_shared<std::promise<std::string>>();
+  std::future<std::string> taken = input->get_future();
+  with_connection<HttpConnection>(
+      *host_, connection_id_,
+      [input](HttpConnection& c) { input->set_value(c.give_input_to_app()); },
+      [input] { input->set_value({}); });
+  // A stopped loop runs no more tasks: don't wait for it forever.
+  if (taken.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return {};
+  return taken.get();
 }
 
 UniqueFd Responder::duplicate_socket() const {

@@ -33,6 +33,14 @@ public:
   // What on_io threw (memory running out, say) ends this connection.
   void on_io_failure() override { force_close(); }
 
+  // What it holds in memory for a slow peer or app, against the server's MemoryBudget.
+  virtual uint64_t buffered_bytes() const { return 0; }
+  // The server's budget is spent and this is among the newest connections holding it: end it
+  // (the memory may only come back later, as an app catches up).
+  virtual void shed_for_budget() { force_close(); }
+  // Order of arrival in the table (set by the host at install): the newest offenders go first.
+  uint64_t serial = 0;
+
   bool flush_scheduled = false; // owned by the host's batch flush list
 
 protected:

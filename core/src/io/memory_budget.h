@@ -10,6 +10,8 @@
 namespace bromine {
 
 // A connection holding less than this is never closed for the budget: it is not what fills it.
+// Past the limit, the server closes the newest connections holding at least this much, until what
+// they hold covers the excess (ServerCore::enforce_budget).
 inline constexpr uint64_t kBudgetOffenderBytes = 64 * 1024;
 
 // Any thread.

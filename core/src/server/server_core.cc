@@ -5,6 +5,7 @@
 #include "upgraded/upgraded_connection.h"
 #include "websocket/websocket_frame.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace bromine {
@@ -147,6 +148,7 @@ uint64_t ServerCore::reserve_id() {
 }
 
 void ServerCore::install(std::unique_ptr<Connection> connection) {
+  connection->serial = ++serial_;
   auto index = static_cast<uint32_t>(connection->id() & 0xffffffff);
   slots_[index].connection = std::move(connection);
   ++live_connections_;
@@ -189,9 +191,32 @@ void ServerCore::after_batch() {
     if (!c->closed()) c->flush_now();
   }
   flush_list_.clear();
+  if (budget_.exceeded()) enforce_budget();
   retired_.clear();
   if (options_.access_log) http_.access_log.flush();
   if (after_batch_hook_) after_batch_hook_();
+}
+
+// Past the budget, the newest connections holding a share of it are closed, newest first, until
+// what they hold covers the excess. Their memory comes back as their queues are dropped, or as the
+// app works through the messages they had sent.
+void ServerCore::enforce_budget() {
+  std::vector<Connection*> offenders;
+  for (auto& slot : slots_) {
+    Connection* c = slot.connection.get();
+    if (c && !c->closed() && c->buffered_bytes() >= kBudgetOffenderBytes) offenders.push_back(c);
+  }
+  std::sort(offenders.begin(), offenders.end(),
+            [](const Connection* a, const Connection* b) { return a->serial > b->serial; });
+  const uint64_t used = budget_.used();
+  if (used <= budget_.limit()) return; // the app caught up meanwhile
+  uint64_t excess = used - budget_.limit();
+  for (Connection* c : offenders) {
+    uint64_t held = c->buffered_bytes();
+    c->shed_for_budget();
+    if (held >= excess) break;
+    excess -= held;
+  }
 }
 
 void ServerCore::sweep_timeouts() {

@@ -67,6 +67,7 @@ private:
   };
 
   void begin_graceful_stop();
+  void enforce_budget();
   void end_stop();
   void sweep_timeouts();
   void after_batch();
@@ -87,6 +88,7 @@ private:
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_slots_;
   size_t live_connections_ = 0;
+  uint64_t serial_ = 0;
   std::vector<std::unique_ptr<Connection>> retired_;
   std::vector<Connection*> flush_list_;
   std::vector<PubSubRegistry::Subscriber> delivery_scratch_;

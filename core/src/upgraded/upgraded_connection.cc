@@ -2,6 +2,8 @@
 // and the end of a connection.
 #include "upgraded/upgraded_connection.h"
 
+#include "base/log.h"
+
 #include <algorithm>
 
 namespace bromine {
@@ -61,11 +63,6 @@ bool UpgradedConnection::over_limit() {
     finish(1008, "outgoing buffer over the limit");
     return true;
   }
-  if (host_.budget().exceeded() && out_.memory_bytes() >= kBudgetOffenderBytes) {
-    // Many connections' backlogs together: this one, still adding, goes first.
-    finish(1013, "server buffers full");
-    return true;
-  }
   return false;
 }
 
@@ -76,9 +73,24 @@ void UpgradedConnection::deliver_message(std::string_view data, bool binary) {
     host_.budget().add(cost);
   }
   events_->on_message(data, binary);
-  if (defers_messages_ && host_.budget().exceeded() &&
-      shared_->undelivered.load(std::memory_order_relaxed) >= kBudgetOffenderBytes) {
+}
+
+uint64_t UpgradedConnection::buffered_bytes() const {
+  return out_.memory_bytes() + shared_->undelivered.load(std::memory_order_relaxed);
+}
+
+// 1013 (try again later). A peer that reads gets the close frame; one whose backlog is what the
+// budget holds is dropped at once, as no frame would get past that backlog.
+void UpgradedConnection::shed_for_budget() {
+  log_line("closed a %s holding %llu bytes (1013): together, the connections hold more than the "
+           "limit of %llu bytes (--max-buffered)",
+           protocol() == Protocol::WebSocket ? "WebSocket" : "event stream",
+           static_cast<unsigned long long>(buffered_bytes()),
+           static_cast<unsigned long long>(host_.budget().limit()));
+  if (out_.memory_bytes() >= kBudgetOffenderBytes) {
     finish(1013, "server buffers full");
+  } else {
+    close(1013, "server buffers full");
   }
 }
 

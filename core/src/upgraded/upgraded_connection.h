@@ -49,6 +49,8 @@ public:
   void flush_now() override { flush(); }
   // Reads again after the embedder caught up with the messages it was handed.
   virtual void resume_input() {}
+  uint64_t buffered_bytes() const override;
+  void shed_for_budget() override;
 
 protected:
   // Whether the app's side is still open: it may subscribe and gets publications.

@@ -4,6 +4,8 @@
 #include "io/connection_host.h"
 
 #include <cerrno>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 namespace bromine {
@@ -12,6 +14,14 @@ namespace {
 
 // How long to wait for the peer's close frame, or for it to close TCP after ours.
 constexpr auto kCloseWait = std::chrono::seconds(3);
+// Past this much sent to the kernel and not yet taken by the peer, pongs wait (see answer_ping).
+constexpr int kPongBacklog = 16 * 1024;
+
+// Bytes the kernel holds for the peer: not yet sent, or not yet acknowledged.
+int unsent_bytes(int fd) {
+  int bytes = 0;
+  return ::ioctl(fd, SIOCOUTQ, &bytes) == 0 ? bytes : 0;
+}
 
 } // namespace
 
@@ -132,14 +142,23 @@ void WebSocketConnection::complete_final_close() {
   flush();
 }
 
-// Only the latest ping needs an answer (RFC 6455 5.5.3): while a pong waits in the queue, a newer
-// ping replaces the one that would follow it, so a flood of pings costs two pongs at most.
+// Only the latest ping needs an answer (RFC 6455 5.5.3). While a pong waits in our queue, or the
+// kernel holds more than kPongBacklog for a peer that isn't reading, a newer ping replaces the
+// pong not sent yet: a flood of pings costs one pong, not one each.
 void WebSocketConnection::answer_ping(std::span<const std::byte> payload) {
-  if (pong_queued_) {
+  if (pong_queued_ || unsent_bytes(socket_.get()) > kPongBacklog) {
     pending_pong_ = encode_pong_frame(payload);
     return;
   }
   queue_control(encode_pong_frame(payload).view());
+  pong_queued_ = true;
+}
+
+// The pong that waits goes before anything queued after its ping.
+void WebSocketConnection::queue_pending_pong() {
+  if (!pending_pong_ || closing_after_flush_) return;
+  queue_control(pending_pong_->view());
+  pending_pong_.reset();
   pong_queued_ = true;
 }
 
@@ -153,11 +172,13 @@ void WebSocketConnection::queue_control(std::string_view frame) {
 
 void WebSocketConnection::send_message(std::string_view data, bool binary) {
   if ((state_ != State::Open && state_ != State::Draining) || over_limit()) return;
+  queue_pending_pong();
   queue_bytes(encode_message_frame(data, binary));
 }
 
 void WebSocketConnection::send_shared(std::shared_ptr<const std::string> frame) {
   if (state_ != State::Open || over_limit()) return;
+  queue_pending_pong();
   queue_shared(std::move(frame));
 }
 
@@ -177,10 +198,8 @@ void WebSocketConnection::close(uint16_t code, std::string_view reason) {
 
 void WebSocketConnection::on_output_sent() {
   pong_queued_ = false;
-  if (pending_pong_ && !closing_after_flush_) {
-    queue_control(pending_pong_->view());
-    pending_pong_.reset();
-    pong_queued_ = true;
+  if (pending_pong_ && !closing_after_flush_ && unsent_bytes(socket_.get()) <= kPongBacklog) {
+    queue_pending_pong();
     return;
   }
   if (closing_after_flush_ && !write_shut_) {
@@ -201,6 +220,8 @@ void WebSocketConnection::check_timeout(EventLoop::Clock::time_point now) {
     if (now >= close_deadline_) finish(close_code_, close_reason_);
     return;
   }
+  // A pong held back while the peer wasn't reading goes out within a sweep.
+  if (pending_pong_ && !pong_queued_) queue_pending_pong();
   auto interval = ping_interval_;
   if (interval.count() <= 0 || now - last_input_ < interval) return;
   if (shared_->input_paused.load(std::memory_order_relaxed)) {

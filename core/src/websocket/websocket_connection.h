@@ -56,6 +56,7 @@ private:
   void process(std::span<char> data);
   void queue_control(std::string_view frame);
   void answer_ping(std::span<const std::byte> payload);
+  void queue_pending_pong();
   void begin_final_close(uint16_t code, std::string_view reason, bool echo);
   bool is_open() const override { return state_ == State::Open; }
   void finish(uint16_t code, std::string_view reason) override;

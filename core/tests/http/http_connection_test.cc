@@ -428,6 +428,23 @@ TEST_F(HttpConnectionTest, ADescriptorEpollRefusesIsClosedAndTheRestGoesOn) {
   EXPECT_TRUE(client.read_response());
 }
 
+TEST_F(HttpConnectionTest, AnAppThatSwitchesProtocolsTakesTheInputReadPastTheRequest) {
+  auto [client, id] = host_.connect();
+  ASSERT_TRUE(client.send("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\n"
+                          "Connection: Upgrade\r\n\r\nhello"));
+  auto exchange = host_.next_exchange();
+  ASSERT_TRUE(exchange);
+  exchange->responder.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\n\r\n");
+  EXPECT_EQ(exchange->responder.take_input(), "hello");
+  // The rest is the app's to read from the socket; a half-close is part of its protocol.
+  client.shutdown_write();
+  host_.on_loop([] { return 0; });
+  EXPECT_FALSE(exchange->responder.peer_gone());
+  exchange->responder.end(true, 101, 0);
+  EXPECT_TRUE(client.read_until_eof());
+  EXPECT_EQ(client.received(), "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\n\r\n");
+}
+
 // Records what an upgraded connection reports, for the hand-over test.
 class Recorder final : public UpgradedEvents {
 public:
