@@ -158,22 +158,29 @@ VALUE stream_close_read(VALUE self) {
   return Qnil;
 }
 
-} // namespace
-
-void send_streaming_body(Exchange& ex, ResponseHead& head) {
-  head.finish(ex.content_length);
+// Sends the head at once (a stream's client wants its headers before the first event), then hands
+// the app a Stream that owns the responder.
+void run_stream(Exchange& ex, bool chunked, std::optional<uint64_t> declared, bool body_allowed,
+                bool keep_alive, bool duplex) {
   VALUE stream = TypedData_Wrap_Struct(cStream, &stream_type, nullptr);
   auto* state = new StreamState();
-  // The head goes at once: a stream's client wants its headers before the first event.
-  state->writer.start("", head.chunked(), ex.content_length, head.body_allowed(), ex.status);
-  state->keep_alive = head.keep_alive();
+  state->writer.start("", chunked, declared, body_allowed, ex.status);
+  state->keep_alive = keep_alive;
   state->status = ex.status;
+  state->duplex = duplex;
   state->responder = std::move(ex.work->responder);
   RTYPEDDATA_DATA(stream) = state;
   ex.head_sent = ex.ended = true;
   state->responder.write(std::move(ex.out));
   ex.out.clear();
   rb_funcall(ex.body, id_call, 1, stream);
+}
+
+} // namespace
+
+void send_streaming_body(Exchange& ex, ResponseHead& head) {
+  head.finish(ex.content_length);
+  run_stream(ex, head.chunked(), ex.content_length, head.body_allowed(), head.keep_alive(), false);
 }
 
 void send_switched_stream(Exchange& ex, ResponseHead& head) {
@@ -185,18 +192,7 @@ void send_switched_stream(Exchange& ex, ResponseHead& head) {
     head.add("Connection", "Upgrade");
   }
   head.finish_unframed();
-  VALUE stream = TypedData_Wrap_Struct(cStream, &stream_type, nullptr);
-  auto* state = new StreamState();
-  state->writer.start("", false, std::nullopt, true, ex.status);
-  state->keep_alive = false;
-  state->status = ex.status;
-  state->duplex = true;
-  state->responder = std::move(ex.work->responder);
-  RTYPEDDATA_DATA(stream) = state;
-  ex.head_sent = ex.ended = true;
-  state->responder.write(std::move(ex.out));
-  ex.out.clear();
-  rb_funcall(ex.body, id_call, 1, stream);
+  run_stream(ex, false, std::nullopt, true, false, true);
 }
 
 void init_stream(VALUE native_module) {
