@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <fcntl.h>
+#include <malloc.h>
 #include <memory>
 #include <mutex>
 #include <pthread.h>
@@ -194,6 +195,11 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
     raw->queue.push(Work{std::move(request), std::move(responder), nullptr});
   });
   s->server->after_batch([raw] { raw->queue.wake_workers(); });
+  s->server->on_memory_released([raw] {
+    Work work;
+    work.housekeeping = true;
+    raw->queue.push(std::move(work));
+  });
   // Past the shutdown timeout, requests no thread has started are answered here, on the loop
   // thread, rather than cut with the rest.
   s->server->on_stop_deadline([raw] {
@@ -285,6 +291,25 @@ VALUE wait_for_work_protected(VALUE arg) {
   return Qnil;
 }
 
+void* trim_heap(void*) {
+  ::malloc_trim(0);
+  return nullptr;
+}
+
+// After a spike of buffered memory: Ruby's garbage first (the strings of a flood of messages, say,
+// which Ruby collects only after megabytes of them), then what the allocator keeps.
+void collect_garbage() {
+  int state = 0;
+  protect(
+      [](VALUE) {
+        rb_gc_start();
+        return Qnil;
+      },
+      Qnil, &state);
+  if (state) rb_set_errinfo(Qnil);
+  without_gvl(trim_heap, nullptr, nullptr, nullptr);
+}
+
 // A worker thread's life: take a request, run the app, repeat until the queue closes. An exception
 // (a Thread#raise, say) is logged and the thread goes on; a Thread#kill ends it once this frame's
 // C++ state is gone, and the server starts another.
@@ -310,6 +335,10 @@ int worker_loop(NativeServer& s) {
       }
       if (wait.result == WorkQueue::WaitResult::Closed) return 0;
       if (wait.result != WorkQueue::WaitResult::Got) continue;
+    }
+    if (work.housekeeping) {
+      collect_garbage();
+      continue;
     }
     int state = work.socket ? run_socket_events(work.socket)
                             : handle_request(s.defaults, s.app, *s.context, objects, work);

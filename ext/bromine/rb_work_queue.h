@@ -18,6 +18,9 @@ struct Work {
   HttpRequest request;
   Responder responder;
   std::shared_ptr<SocketState> socket;
+  // Neither a request nor a connection's events: collect garbage and hand freed memory back to
+  // the system (after connections held much and let go of it).
+  bool housekeeping = false;
 };
 
 class WorkQueue {

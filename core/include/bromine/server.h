@@ -45,6 +45,11 @@ public:
   void after_batch(std::function<void()> hook);
   // Called once on the loop thread when a graceful stop begins (to wake worker threads, say).
   void on_stopping(std::function<void()> hook);
+  // Called on the loop thread once the server is quiet again after connections held much memory
+  // for slow peers or a slow app (512 KiB or more of ServerOptions::max_buffered_bytes, seen at a
+  // once-a-second check): the moment for the embedder to collect its own garbage and return freed
+  // memory to the system. At most once every 10 seconds. Without a hook, the core trims its heap.
+  void on_memory_released(std::function<void()> hook);
   // Called once on the loop thread when a graceful stop's shutdown_timeout has passed, before every
   // connection left is cut: the moment to answer requests no thread has started (503, say).
   void on_stop_deadline(std::function<void()> hook);

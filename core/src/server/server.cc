@@ -52,6 +52,9 @@ void Server::after_batch(std::function<void()> hook) {
 void Server::on_stopping(std::function<void()> hook) {
   core_->set_stopping_hook(std::move(hook));
 }
+void Server::on_memory_released(std::function<void()> hook) {
+  core_->set_memory_released_hook(std::move(hook));
+}
 void Server::on_stop_deadline(std::function<void()> hook) {
   core_->set_stop_deadline_hook(std::move(hook));
 }

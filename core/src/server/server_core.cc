@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <malloc.h>
 
 namespace bromine {
 
@@ -219,11 +220,38 @@ void ServerCore::enforce_budget() {
   }
 }
 
+// After a burst (a flood, a crowd of slow readers) the memory is free again, but the allocator
+// keeps it, and so does Ruby until its next collection: once the server has been quiet for a
+// sweep, hand it back to the system, letting the embedder collect its garbage first. A server
+// that stays busy never pays for this; a quiet one doesn't notice.
+void ServerCore::check_memory_released() {
+  constexpr uint64_t kBurst = 512 * 1024;
+  constexpr uint64_t kQuiet = 64 * 1024;
+  constexpr auto kEvery = std::chrono::seconds(10);
+  // What is held at a sweep, not a peak in between: a large response to a fast client is no burst.
+  const uint64_t held = budget_.used();
+  if (held >= kBurst) {
+    burst_seen_ = true;
+    quiet_sweeps_ = 0;
+    return;
+  }
+  quiet_sweeps_ = held < kQuiet ? quiet_sweeps_ + 1 : 0;
+  if (!burst_seen_ || quiet_sweeps_ < 1 || loop_.now() - memory_released_at_ < kEvery) return;
+  burst_seen_ = false;
+  memory_released_at_ = loop_.now();
+  if (memory_released_hook_) {
+    memory_released_hook_();
+  } else {
+    ::malloc_trim(0);
+  }
+}
+
 void ServerCore::sweep_timeouts() {
   auto now = loop_.now();
   for (auto& slot : slots_) {
     if (slot.connection && !slot.connection->closed()) slot.connection->check_timeout(now);
   }
+  check_memory_released();
   loop_.run_after(kSweepInterval, [this] { sweep_timeouts(); });
 }
 

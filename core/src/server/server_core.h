@@ -51,6 +51,9 @@ public:
   void set_handler(RequestHandler handler) { http_.handler = std::move(handler); }
   void set_after_batch(std::function<void()> hook) { after_batch_hook_ = std::move(hook); }
   void set_stopping_hook(std::function<void()> hook) { stopping_hook_ = std::move(hook); }
+  void set_memory_released_hook(std::function<void()> hook) {
+    memory_released_hook_ = std::move(hook);
+  }
   void set_stop_deadline_hook(std::function<void()> hook) { stop_deadline_hook_ = std::move(hook); }
 
   // Loop thread: serves a socket a listener accepted.
@@ -68,6 +71,7 @@ private:
 
   void begin_graceful_stop();
   void enforce_budget();
+  void check_memory_released();
   void end_stop();
   void sweep_timeouts();
   void after_batch();
@@ -84,6 +88,10 @@ private:
   std::function<void()> after_batch_hook_;
   std::function<void()> stopping_hook_;
   std::function<void()> stop_deadline_hook_;
+  std::function<void()> memory_released_hook_;
+  bool burst_seen_ = false; // since memory was last handed back
+  int quiet_sweeps_ = 0;
+  EventLoop::Clock::time_point memory_released_at_{};
   std::atomic<bool> stopping_flag_{false};
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_slots_;

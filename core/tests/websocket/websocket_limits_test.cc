@@ -114,6 +114,9 @@ protected:
       }
       responder.upgrade_to_websocket(std::move(out), std::move(events));
     });
+    server_->on_memory_released([this] {
+      if (!memory_released_set_.exchange(true)) memory_released_promise_.set_value();
+    });
     port_ = server_->listen_tcp("127.0.0.1", 0);
     thread_ = std::thread([this] { server_->run(); });
   }
@@ -160,6 +163,9 @@ protected:
   std::thread thread_;
   std::mutex mutex_;
   std::vector<std::shared_ptr<HoldingEvents>> events_;
+  std::promise<void> memory_released_promise_;
+  std::future<void> memory_released_ = memory_released_promise_.get_future();
+  std::atomic<bool> memory_released_set_{false};
 };
 
 // Polls `value` until it stops changing for `quiet` (or the I/O timeout passes); returns it.
@@ -181,7 +187,8 @@ template <typename Value> auto settled(Value value, std::chrono::milliseconds qu
 
 TEST_F(WebSocketLimitsTest, StopsReadingWhileTheEmbedderHoldsTooMuchAndResumes) {
   ServerOptions options;
-  options.websocket_max_undelivered = 256 * 1024;
+  constexpr uint64_t kLimit = 1 << 20;
+  options.websocket_max_undelivered = kLimit;
   start(options);
   Peer peer = open();
   WebSocketTestClient& client = peer.client;
@@ -201,8 +208,11 @@ TEST_F(WebSocketLimitsTest, StopsReadingWhileTheEmbedderHoldsTooMuchAndResumes) 
   const size_t held = settled([&] { return events->received(); });
   const size_t per_message = payload.size() + UpgradedHandle::kMessageOverhead;
   EXPECT_GT(held, 0u);
-  EXPECT_LE(held, (256 * 1024 + 64 * 1024) / per_message + 2);
+  EXPECT_LE(held, (kLimit + 64 * 1024) / per_message + 2);
   EXPECT_LT(held, kMessages);
+
+  // The server checks what is held once a second: let one check see it.
+  std::this_thread::sleep_for(1100ms);
 
   // As the embedder catches up, reading resumes, until every message has come.
   const auto deadline = std::chrono::steady_clock::now() + test::kIoTimeout;
@@ -212,6 +222,10 @@ TEST_F(WebSocketLimitsTest, StopsReadingWhileTheEmbedderHoldsTooMuchAndResumes) 
   }
   EXPECT_EQ(events->received(), kMessages);
   EXPECT_TRUE(sent.get());
+
+  // Held memory given back and the server quiet: the embedder hears it's time to collect.
+  events->handle_all();
+  EXPECT_EQ(memory_released_.wait_for(5s), std::future_status::ready);
 }
 
 TEST_F(WebSocketLimitsTest, AnEmbedderThatHandlesAtOnceIsNeverPaused) {
