@@ -17,6 +17,8 @@ module RailsCable
   # @rails/actioncable as the actioncable gem ships it: no JavaScript build step.
   ACTIONCABLE_JS = File.join(Gem.loaded_specs.fetch("actioncable").full_gem_path,
                              "app", "assets", "javascripts", "actioncable.esm.js")
+  # The look of the plain chat example (examples/chat), shared rather than copied.
+  CHAT_CSS = File.expand_path("../chat/public/chat.css", __dir__)
 
   class Application < Rails::Application
     config.load_defaults Rails::VERSION::STRING.to_f
@@ -41,6 +43,7 @@ module RailsCable
     routes.append do
       root to: redirect("/index.html")
       get "/actioncable.esm.js" => "rails_cable/assets#actioncable"
+      get "/chat.css" => "rails_cable/assets#stylesheet"
       post "/announce" => "rails_cable/announcements#create"
     end
   end
@@ -48,6 +51,10 @@ module RailsCable
   class AssetsController < ActionController::Base
     def actioncable
       send_file ACTIONCABLE_JS, type: "text/javascript", disposition: "inline"
+    end
+
+    def stylesheet
+      send_file CHAT_CSS, type: "text/css", disposition: "inline"
     end
   end
 
