@@ -10,9 +10,12 @@ module BromineTest
   class CableClient < WebSocketClient
     PROTOCOLS = "actioncable-v1-json, actioncable-unsupported"
 
+    attr_reader :nickname
+
     # Opens /cable (with a nickname, unless nil) and reads the handshake's response. The request's
     # Host is "test", so the Origin "http://test" is the same origin, which the app allows.
     def open_cable(nickname: "alice", protocols: PROTOCOLS, origin: "http://test", path: nil)
+      @nickname = nickname
       path ||= nickname ? "/cable?nickname=#{nickname}" : "/cable"
       headers = origin ? { "Origin" => origin } : {}
       handshake(path, protocols: protocols, headers: headers)

@@ -2,7 +2,7 @@
 
 require "action_cable/subscription_adapter/base"
 require "action_cable/subscription_adapter/subscriber_map"
-require "bromine/action_cable"
+require "bromine"
 
 module ActionCable
   module SubscriptionAdapter
