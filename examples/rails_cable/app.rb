@@ -48,7 +48,8 @@ module RailsCable
     end
   end
 
-  class AssetsController < ActionController::Base
+  # Files, not pages: no forgery protection (which refuses JavaScript to cross-origin <script>s).
+  class AssetsController < ActionController::API
     def actioncable
       send_file ACTIONCABLE_JS, type: "text/javascript", disposition: "inline"
     end
@@ -58,10 +59,9 @@ module RailsCable
     end
   end
 
-  # A Turbo-Streams-style broadcast: HTML that the page's stream subscription applies.
-  class AnnouncementsController < ActionController::Base
-    skip_forgery_protection
-
+  # A Turbo-Streams-style broadcast: HTML that the page's stream subscription applies. (An API
+  # controller: the example has no sessions, so no CSRF token to check.)
+  class AnnouncementsController < ActionController::API
     def create
       text = params.require(:text).to_s
       html = "<turbo-stream action=\"append\" target=\"messages\"><template>" \
