@@ -2,7 +2,7 @@
 
 # The Rails app of bench/cable: examples/rails_cable with the two channels ws_load --cable uses.
 # BenchChannel streams from "bench" (no block, no coder: Bromine's native fast path);
-# PublishChannel#publish broadcasts data["p"] to it, as an app's action would.
+# PubChannel#publish broadcasts data["p"] to it, as an app's action would.
 require_relative "../../examples/rails_cable/app"
 
 class BenchChannel < ApplicationCable::Channel
@@ -11,7 +11,7 @@ class BenchChannel < ApplicationCable::Channel
   end
 end
 
-class PublishChannel < ApplicationCable::Channel
+class PubChannel < ApplicationCable::Channel
   def publish(data)
     ActionCable.server.broadcast("bench", data["p"])
   end

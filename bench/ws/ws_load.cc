@@ -15,7 +15,7 @@
 // pongs.
 //
 // --cable (bench/cable): the same over ActionCable's protocol on /cable: each connection
-// subscribes (subscribers and idle ones to BenchChannel, the publisher to PublishChannel, whose
+// subscribes (subscribers and idle ones to BenchChannel, the publisher to PubChannel, whose
 // publish action broadcasts to the stream), and the payload is read from each broadcast's
 // {"identifier":…,"message":"…"}; welcome, pings and confirmations are skipped.
 //
@@ -114,7 +114,7 @@ struct Options {
   std::fputs("usage: ws_load echo|broadcast|idle --port PORT [--connections N] [--duration S]\n"
              "       [--warmup S] [--window W] [--hold S] [--until-stdin-eof] [--host ADDR]\n"
              "       [--source ADDR]... [--connect-batch N] [--connect-timeout S]\n"
-             "       [--stall-timeout S] [--verbose]\n",
+             "       [--stall-timeout S] [--cable] [--verbose]\n",
              stderr);
   std::exit(2);
 }
@@ -175,6 +175,8 @@ Options parse_options(std::span<char*> args) {
       options.connect_timeout = parse_number<double>(value(), "--connect-timeout");
     else if (flag == "--stall-timeout")
       options.stall_timeout = parse_number<double>(value(), "--stall-timeout");
+    else if (flag == "--cable")
+      options.cable = true;
     else if (flag == "--verbose")
       options.verbose = true;
     else
@@ -566,7 +568,7 @@ void LoadGenerator::on_handshake(size_t index, std::string_view data) {
   if (options_.cable) {
     // Subscribe at once (ActionCable buffers commands until its welcome): subscribers and idle
     // connections to the stream, the publisher to the channel whose action broadcasts.
-    const std::string_view channel = conn.role == Role::Publisher ? "PublishChannel" : "BenchChannel";
+    const std::string_view channel = conn.role == Role::Publisher ? "PubChannel" : "BenchChannel";
     send(index, masked_frame(0x1, R"({"command":"subscribe","identifier":"{\"channel\":\")" +
                                       std::string(channel) + R"(\"}"})"));
   }
@@ -670,10 +672,10 @@ std::optional<std::string_view> cable_payload(std::string_view text) {
 }
 
 // What the publisher sends for `payload`: the payload itself, or in ActionCable the command that
-// performs PublishChannel#publish (which broadcasts data["p"] to the stream).
+// performs PubChannel#publish (which broadcasts data["p"] to the stream).
 std::string publisher_frame(bool cable, std::string_view payload) {
   if (!cable) return masked_frame(0x1, payload);
-  return masked_frame(0x1, R"({"command":"message","identifier":"{\"channel\":\"PublishChannel\"}",)"
+  return masked_frame(0x1, R"({"command":"message","identifier":"{\"channel\":\"PubChannel\"}",)"
                            R"("data":"{\"action\":\"publish\",\"p\":\")" +
                                std::string(payload) + R"(\"}"})");
 }
