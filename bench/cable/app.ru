@@ -2,7 +2,8 @@
 
 # The Rails app of bench/cable: examples/rails_cable with the two channels ws_load --cable uses.
 # BenchChannel streams from "bench" (no block, no coder: Bromine's native fast path);
-# PubChannel#publish broadcasts data["p"] to it, as an app's action would.
+# PubChannel#b broadcasts data["p"] to it, as an app's action would (short names: ws_load's
+# command must fit a frame of 125 bytes).
 require_relative "../../examples/rails_cable/app"
 
 class BenchChannel < ApplicationCable::Channel
@@ -12,7 +13,7 @@ class BenchChannel < ApplicationCable::Channel
 end
 
 class PubChannel < ApplicationCable::Channel
-  def publish(data)
+  def b(data)
     ActionCable.server.broadcast("bench", data["p"])
   end
 end
