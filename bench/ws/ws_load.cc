@@ -676,7 +676,7 @@ std::optional<std::string_view> cable_payload(std::string_view text) {
 std::string publisher_frame(bool cable, std::string_view payload) {
   if (!cable) return masked_frame(0x1, payload);
   return masked_frame(0x1, R"({"command":"message","identifier":"{\"channel\":\"PubChannel\"}",)"
-                           R"("data":"{\"action\":\"publish\",\"p\":\")" +
+                           R"("data":"{\"action\":\"b\",\"p\":\")" +
                                std::string(payload) + R"(\"}"})");
 }
 
