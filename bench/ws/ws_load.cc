@@ -14,6 +14,11 @@
 // (answering pings) for --hold seconds or until stdin closes, then pings each one and counts the
 // pongs.
 //
+// --cable (bench/cable): the same over ActionCable's protocol on /cable: each connection
+// subscribes (subscribers and idle ones to BenchChannel, the publisher to PubChannel, whose
+// publish action broadcasts to the stream), and the payload is read from each broadcast's
+// {"identifier":…,"message":"…"}; welcome, pings and confirmations are skipped.
+//
 // One thread and one epoll loop for every connection; non-blocking sockets to 127.0.0.1 (several
 // loopback source addresses beyond 28,000 connections). Client frames are masked, as RFC 6455
 // requires: the echo frame is masked once into a template that every send reuses. Progress goes
@@ -88,6 +93,7 @@ enum class Mode { Echo, Broadcast, Idle };
 
 struct Options {
   Mode mode = Mode::Echo;
+  bool cable = false; // speak ActionCable (bench/cable): see the header comment
   std::string host = "127.0.0.1";
   int port = 0;
   int connections = 0;
@@ -108,7 +114,7 @@ struct Options {
   std::fputs("usage: ws_load echo|broadcast|idle --port PORT [--connections N] [--duration S]\n"
              "       [--warmup S] [--window W] [--hold S] [--until-stdin-eof] [--host ADDR]\n"
              "       [--source ADDR]... [--connect-batch N] [--connect-timeout S]\n"
-             "       [--stall-timeout S] [--verbose]\n",
+             "       [--stall-timeout S] [--cable] [--verbose]\n",
              stderr);
   std::exit(2);
 }
@@ -169,6 +175,8 @@ Options parse_options(std::span<char*> args) {
       options.connect_timeout = parse_number<double>(value(), "--connect-timeout");
     else if (flag == "--stall-timeout")
       options.stall_timeout = parse_number<double>(value(), "--stall-timeout");
+    else if (flag == "--cable")
+      options.cable = true;
     else if (flag == "--verbose")
       options.verbose = true;
     else
@@ -323,6 +331,7 @@ private:
 };
 
 const char* LoadGenerator::path_for(Role role) const {
+  if (options_.cable) return "/cable?nickname=bench";
   switch (role) {
   case Role::Subscriber:
     return "/sub";
@@ -467,7 +476,12 @@ void LoadGenerator::on_event(size_t index, uint32_t events) {
     request += " HTTP/1.1\r\nHost: " + options_.host + ":" + std::to_string(options_.port) +
                "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ";
     request += kKey;
-    request += "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    request += "\r\nSec-WebSocket-Version: 13\r\n";
+    if (options_.cable) {
+      request += "Sec-WebSocket-Protocol: actioncable-v1-json\r\nOrigin: http://" + options_.host +
+                 ":" + std::to_string(options_.port) + "\r\n";
+    }
+    request += "\r\n";
     return send(index, request);
   }
   if (events & EPOLLOUT) flush(index);
@@ -551,6 +565,13 @@ void LoadGenerator::on_handshake(size_t index, std::string_view data) {
   conn.state = State::Open;
   --in_progress_;
   ++open_;
+  if (options_.cable) {
+    // Subscribe at once (ActionCable buffers commands until its welcome): subscribers and idle
+    // connections to the stream, the publisher to the channel whose action broadcasts.
+    const std::string_view channel = conn.role == Role::Publisher ? "PubChannel" : "BenchChannel";
+    send(index, masked_frame(0x1, R"({"command":"subscribe","identifier":"{\"channel\":\")" +
+                                      std::string(channel) + R"(\"}"})"));
+  }
   if (!rest.empty()) {
     const size_t used = on_frames(index, rest);
     if (conn.state == State::Open) conn.in.assign(rest.substr(used));
@@ -638,8 +659,35 @@ void LoadGenerator::on_frame(size_t index, bool fin, uint8_t opcode, std::string
   }
 }
 
-void LoadGenerator::on_message(size_t index, std::string_view payload) {
+// ActionCable: the broadcast inside {"identifier":…,"message":"PAYLOAD"}, or nothing for the
+// protocol's own messages (welcome, ping, confirm_subscription).
+std::optional<std::string_view> cable_payload(std::string_view text) {
+  constexpr std::string_view kMessage = R"("message":")";
+  if (text.find(R"("type":")") != std::string_view::npos) return std::nullopt;
+  const size_t at = text.find(kMessage);
+  if (at == std::string_view::npos) return text; // not ActionCable's: checked as it is
+  const size_t start = at + kMessage.size();
+  const size_t end = text.find('"', start);
+  return text.substr(start, end == std::string_view::npos ? 0 : end - start);
+}
+
+// What the publisher sends for `payload`: the payload itself, or in ActionCable the command that
+// performs PubChannel#publish (which broadcasts data["p"] to the stream).
+std::string publisher_frame(bool cable, std::string_view payload) {
+  if (!cable) return masked_frame(0x1, payload);
+  return masked_frame(0x1, R"({"command":"message","identifier":"{\"channel\":\"PubChannel\"}",)"
+                           R"("data":"{\"action\":\"b\",\"p\":\")" +
+                               std::string(payload) + R"(\"}"})");
+}
+
+void LoadGenerator::on_message(size_t index, std::string_view raw) {
   Connection& conn = connections_[index];
+  std::string_view payload = raw;
+  if (options_.cable) {
+    auto inner = cable_payload(raw);
+    if (!inner) return;
+    payload = *inner;
+  }
   switch (conn.role) {
   case Role::Echo: {
     if (payload != kEchoPayload) return fail("echo payload differs from what was sent");
@@ -672,7 +720,7 @@ void LoadGenerator::publish() {
   put_hex(payload, seq, 8);
   put_hex(payload + 8, static_cast<uint64_t>(now - started_), 12);
   if (measuring(now)) ++sent_;
-  send(publisher_, masked_frame(0x1, std::string_view(payload, kPayloadSize)));
+  send(publisher_, publisher_frame(options_.cable, std::string_view(payload, kPayloadSize)));
 }
 
 void LoadGenerator::on_broadcast_message(Connection& conn, std::string_view payload) {
@@ -790,7 +838,7 @@ void LoadGenerator::tick() {
     if (now >= next_sync_) {
       std::string sync(kPayloadSize, '.');
       sync[0] = 'S';
-      send(publisher_, masked_frame(0x1, sync));
+      send(publisher_, publisher_frame(options_.cable, sync));
       next_sync_ = now + 20'000'000;
     }
     return;

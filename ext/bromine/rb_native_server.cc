@@ -3,6 +3,7 @@
 
 #include "bromine/response_head.h"
 #include "bromine/server.h"
+#include "rb_channel_listener.h"
 #include "rb_env.h"
 #include "rb_gvl.h"
 #include "rb_request.h"
@@ -62,6 +63,7 @@ struct NativeServer {
     context->server = nullptr;
     context->queue = nullptr;
     context->registry.clear();
+    context->channel_listener.reset(); // it refers to the context: a cycle to break
   }
 };
 
@@ -72,7 +74,7 @@ void server_mark(void* p) {
   rb_gc_mark(s->defaults.server_name);
   rb_gc_mark(s->defaults.server_port);
   rb_gc_mark(s->defaults.null_input);
-  s->context->registry.mark();
+  s->context->mark();
 }
 
 void server_free(void* p) {
@@ -189,6 +191,8 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   s->context->server = s->server.get();
   s->context->ping_seconds = static_cast<double>(core.websocket_ping_interval.count()) / 1000.0;
   s->context->queue = &s->queue;
+
+  install_channel_listener(*s->server, *s->context);
 
   NativeServer* raw = s;
   s->server->on_request([raw](HttpRequest&& request, Responder&& responder) {
@@ -430,6 +434,10 @@ VALUE server_port(VALUE self) {
   return INT2NUM(get(self).port);
 }
 
+ServerContext& context_of(VALUE self) {
+  return *get(self).context;
+}
+
 } // namespace
 
 void init_native_server(VALUE native_module) {
@@ -444,6 +452,7 @@ void init_native_server(VALUE native_module) {
   rb_define_method(cServer, "join", RUBY_METHOD_FUNC(server_join), -1);
   rb_define_method(cServer, "port", RUBY_METHOD_FUNC(server_port), 0);
   rb_define_method(cServer, "publish", RUBY_METHOD_FUNC(server_publish), 2);
+  init_channel_listener(cServer, context_of);
 }
 
 } // namespace bromine::ruby

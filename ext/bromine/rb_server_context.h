@@ -41,6 +41,10 @@ struct ServerContext : std::enable_shared_from_this<ServerContext> {
   uint16_t shutdown_code = 1001;    // the close code WebSockets get after on_shutdown
   std::string static_cache_control; // for X-Sendfile responses
   SocketRegistry registry;
+  // The server's own subscriptions (rb_channel_listener.h): a mailbox with no connection.
+  std::shared_ptr<SocketState> channel_listener;
+
+  void mark() const;
 };
 
 } // namespace bromine::ruby

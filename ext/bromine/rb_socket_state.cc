@@ -10,6 +10,11 @@ void SocketState::mark() const {
   rb_gc_mark(subscriptions);
 }
 
+void ServerContext::mark() const {
+  registry.mark();
+  if (channel_listener) channel_listener->mark();
+}
+
 void SocketRegistry::mark() const {
   for (SocketState* state : open_)
     state->mark();

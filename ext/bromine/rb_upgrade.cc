@@ -19,6 +19,7 @@ namespace bromine::ruby {
 namespace {
 
 VALUE key_upgrade_websocket, key_rack_upgrade, key_upgrade_websocket_p, key_rack_upgrade_p;
+VALUE key_bromine_upgrade_p;
 ID id_initialize;
 
 // The Ruby side of the upgraded connection: the handler (one instance per connection when the app
@@ -60,6 +61,7 @@ void init_upgrade() {
   key_rack_upgrade = keep(rb_interned_str_cstr("rack.upgrade"));
   key_upgrade_websocket_p = keep(rb_interned_str_cstr("upgrade.websocket?"));
   key_rack_upgrade_p = keep(rb_interned_str_cstr("rack.upgrade?"));
+  key_bromine_upgrade_p = keep(rb_interned_str_cstr("bromine.upgrade?"));
   id_initialize = rb_intern("initialize");
 }
 
@@ -84,6 +86,9 @@ bool accepts_event_stream(std::string_view accept) {
 void announce_websocket(VALUE env) {
   rb_hash_aset(env, key_upgrade_websocket_p, Qtrue);
   rb_hash_aset(env, key_rack_upgrade_p, protocol_symbol(false));
+  // Says that Bromine itself answers this env's rack.upgrade, with Bromine::WebSocket clients
+  // (framed subscriptions and all): ActionCable's native connections look for it.
+  rb_hash_aset(env, key_bromine_upgrade_p, protocol_symbol(false));
 }
 
 void upgrade_to_websocket(Exchange& ex, VALUE handler) {

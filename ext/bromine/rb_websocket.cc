@@ -16,6 +16,7 @@ VALUE cWebSocket, mHandlerMethods;
 VALUE sym_websocket, sym_sse;
 ID id_event, id_id, id_retry;
 ID id_client;
+ID id_prefix, id_suffix, id_json;
 
 struct ClientBox {
   std::shared_ptr<SocketState> state;
@@ -79,8 +80,20 @@ VALUE client_write(int argc, VALUE* argv, VALUE self) {
   return sent ? Qtrue : Qfalse;
 }
 
-VALUE client_close(VALUE self) {
-  handle_of(state_of(self)).close(1000);
+// close(code = 1000, reason = ""): 1000, or an application code (3000..4999).
+VALUE client_close(int argc, VALUE* argv, VALUE self) {
+  VALUE code, reason;
+  rb_scan_args(argc, argv, "02", &code, &reason);
+  int value = NIL_P(code) ? 1000 : NUM2INT(code);
+  if (value != 1000 && (value < 3000 || value > 4999)) {
+    rb_raise(rb_eArgError, "close code %d: use 1000, or 3000 to 4999", value);
+  }
+  if (!NIL_P(reason)) {
+    reason = rb_obj_as_string(reason);
+    if (RSTRING_LEN(reason) > 123) rb_raise(rb_eArgError, "a close reason takes 123 bytes at most");
+  }
+  handle_of(state_of(self))
+      .close(static_cast<uint16_t>(value), NIL_P(reason) ? std::string_view() : view(reason));
   return Qnil;
 }
 
@@ -152,12 +165,35 @@ VALUE client_count(VALUE self) {
   return LONG2NUM(open);
 }
 
+// The frame of subscribe/unsubscribe(channel, prefix:, suffix:, json:); false when the options
+// name none (a plain subscription).
+bool frame_option(VALUE options, FrameTemplate& frame) {
+  if (NIL_P(options)) return false;
+  ID keys[3] = {id_prefix, id_suffix, id_json};
+  VALUE values[3];
+  rb_get_kwargs(options, keys, 0, 3, values);
+  if (values[0] == Qundef && values[1] == Qundef) return false;
+  for (int i = 0; i < 2; ++i) {
+    if (values[i] == Qundef || NIL_P(values[i])) continue;
+    VALUE text = StringValue(values[i]);
+    (i == 0 ? frame.prefix : frame.suffix).assign(view(text));
+  }
+  frame.json_only = values[2] != Qundef && RTEST(values[2]);
+  return true;
+}
+
 VALUE client_subscribe(int argc, VALUE* argv, VALUE self) {
-  VALUE channel, block;
-  rb_scan_args(argc, argv, "1&", &channel, &block);
+  VALUE channel, options, block;
+  rb_scan_args(argc, argv, "1:&", &channel, &options, &block);
   SocketState& state = state_of(self);
   require_server(state);
   channel = rb_obj_as_string(channel);
+  FrameTemplate frame;
+  if (frame_option(options, frame)) {
+    if (!NIL_P(block)) rb_raise(rb_eArgError, "a framed subscription takes no block");
+    handle_of(state).subscribe_framed(std::string(view(channel)), std::move(frame));
+    return Qnil;
+  }
   if (NIL_P(state.subscriptions)) state.subscriptions = rb_hash_new();
   if (NIL_P(block)) {
     rb_hash_delete(state.subscriptions, channel);
@@ -168,10 +204,17 @@ VALUE client_subscribe(int argc, VALUE* argv, VALUE self) {
   return Qnil;
 }
 
-VALUE client_unsubscribe(VALUE self, VALUE channel) {
+VALUE client_unsubscribe(int argc, VALUE* argv, VALUE self) {
+  VALUE channel, options;
+  rb_scan_args(argc, argv, "1:", &channel, &options);
   SocketState& state = state_of(self);
   require_server(state);
   channel = rb_obj_as_string(channel);
+  FrameTemplate frame;
+  if (frame_option(options, frame)) {
+    handle_of(state).unsubscribe_framed(std::string(view(channel)), std::move(frame));
+    return Qnil;
+  }
   if (!NIL_P(state.subscriptions)) rb_hash_delete(state.subscriptions, channel);
   handle_of(state).unsubscribe(std::string(view(channel)));
   return Qnil;
@@ -221,13 +264,16 @@ void init_websocket(VALUE bromine_module) {
   id_id = rb_intern("id");
   id_retry = rb_intern("retry");
   id_client = rb_intern("__bromine_client");
+  id_prefix = rb_intern("prefix");
+  id_suffix = rb_intern("suffix");
+  id_json = rb_intern("json");
 
   cWebSocket = rb_define_class_under(bromine_module, "WebSocket", rb_cObject);
   rb_undef_alloc_func(cWebSocket);
   mHandlerMethods = rb_define_module_under(cWebSocket, "HandlerMethods");
   for (VALUE target : {cWebSocket, mHandlerMethods}) {
     rb_define_method(target, "write", RUBY_METHOD_FUNC(client_write), -1);
-    rb_define_method(target, "close", RUBY_METHOD_FUNC(client_close), 0);
+    rb_define_method(target, "close", RUBY_METHOD_FUNC(client_close), -1);
     rb_define_method(target, "open?", RUBY_METHOD_FUNC(client_open_p), 0);
     rb_define_method(target, "pending", RUBY_METHOD_FUNC(client_pending), 0);
     rb_define_method(target, "env", RUBY_METHOD_FUNC(client_env), 0);
@@ -238,7 +284,7 @@ void init_websocket(VALUE bromine_module) {
     rb_define_method(target, "each", RUBY_METHOD_FUNC(client_each), 0);
     rb_define_method(target, "count", RUBY_METHOD_FUNC(client_count), 0);
     rb_define_method(target, "subscribe", RUBY_METHOD_FUNC(client_subscribe), -1);
-    rb_define_method(target, "unsubscribe", RUBY_METHOD_FUNC(client_unsubscribe), 1);
+    rb_define_method(target, "unsubscribe", RUBY_METHOD_FUNC(client_unsubscribe), -1);
     rb_define_method(target, "publish", RUBY_METHOD_FUNC(client_publish), 2);
     rb_define_method(target, "close_code", RUBY_METHOD_FUNC(client_close_code), 0);
     rb_define_method(target, "close_reason", RUBY_METHOD_FUNC(client_close_reason), 0);

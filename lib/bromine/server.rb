@@ -8,6 +8,7 @@ require_relative "version"
 require_relative "options"
 require_relative "null_input"
 require_relative "cluster"
+require_relative "action_cable"
 
 module Bromine
   # Raised when the server cannot start (the address can't be bound, the host can't be resolved).
@@ -77,10 +78,21 @@ module Bromine
     # Sends message to the subscribers of channel: in this process, and through the relay or Redis
     # in the others. Raises Bromine::Error when the server is not serving.
     def publish(channel, message)
-      native = @lock.synchronize { @native }
-      raise Error, "this Bromine server is not serving" unless native
+      serving_native.publish(channel, message)
+    end
 
-      native.publish(channel, message)
+    # Runs block(channel, message) on the server's threads for every message published to channel
+    # (in this process, in the other workers, or through Redis), one message at a time, in order.
+    # One block per channel: a second call replaces it. Raises Bromine::Error when not serving.
+    def subscribe(channel, &block)
+      raise ArgumentError, "Bromine::Server#subscribe needs a block" unless block
+
+      serving_native.channel_subscribe(channel, &block)
+    end
+
+    # Stops the block of #subscribe for channel.
+    def unsubscribe(channel)
+      serving_native.channel_unsubscribe(channel)
     end
 
     # The port bound (0 for a Unix socket), once listening; nil before.
@@ -114,6 +126,7 @@ module Bromine
       begin
         Options.pending_warnings(@options).each { |line| warn "bromine: #{line}" }
         load_native
+        ActionCable.install # before any fork: the workers share the hooks
         if process_count > 1
           run_cluster
         else
@@ -212,6 +225,13 @@ module Bromine
     end
 
     private
+
+    def serving_native
+      native = @lock.synchronize { @native }
+      raise Error, "this Bromine server is not serving" unless native
+
+      native
+    end
 
     def stop_native(native)
       @close_code ? native.stop(@close_code) : native.stop

@@ -59,6 +59,16 @@ public:
   // of ServerOptions::redis_url). Any thread.
   void publish(std::string channel, std::string message, bool binary = false);
 
+  // The server's own subscriptions, for an embedder that handles some channels itself (the Ruby
+  // binding runs blocks for them): once listen(channel) is carried out, every message published to
+  // `channel` (here, by another worker, or through Redis) is passed to `listener` on the loop
+  // thread, in order. Set the listener before run(); listen and unlisten from any thread.
+  void on_channel_message(
+      std::function<void(std::string_view channel, std::string_view message, bool binary)>
+          listener);
+  void listen(std::string channel);
+  void unlisten(std::string channel);
+
   // Runs the event loop on the calling thread until the server has stopped.
   void run();
   // Stops accepting, lets requests in flight finish and their responses flush, closes idle

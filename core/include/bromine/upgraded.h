@@ -2,6 +2,8 @@
 // connection reports and a handle to act on it.
 #pragma once
 
+#include "bromine/frame_template.h"
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -81,6 +83,12 @@ public:
   // through UpgradedEvents::on_publish when `to_events`.
   void subscribe(std::string channel, bool to_events = false) const;
   void unsubscribe(std::string channel) const;
+  // Subscribes to a channel with each message written inside `frame` (see FrameTemplate): the
+  // server builds one frame per publish for all the subscribers with an equal frame. A connection
+  // may hold several framed subscriptions to one channel (one per distinct frame) besides a plain
+  // one; each is unsubscribed with its own frame.
+  void subscribe_framed(std::string channel, FrameTemplate frame) const;
+  void unsubscribe_framed(std::string channel, FrameTemplate frame) const;
 
   // What a message costs against ServerOptions::websocket_max_undelivered besides its bytes.
   static constexpr uint64_t kMessageOverhead = 64;

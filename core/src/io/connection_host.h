@@ -5,6 +5,7 @@
 #pragma once
 
 #include "bromine/event_loop.h"
+#include "bromine/frame_template.h"
 #include "bromine/server_options.h"
 #include "io/connection.h"
 #include "io/memory_budget.h"
@@ -49,6 +50,13 @@ public:
   // Return whether anything changed.
   virtual bool subscribe(std::string_view channel, uint64_t id, bool to_events) = 0;
   virtual bool unsubscribe(std::string_view channel, uint64_t id) = 0;
+  // Framed subscriptions: connection `id` gets each message of `channel` inside `frame`, built once
+  // per publish and frame. subscribe_framed returns the frame's id when the subscription is new, 0
+  // when it existed; find_frame the id of a held frame equal to `frame`, or 0.
+  virtual uint32_t subscribe_framed(std::string_view channel, uint64_t id,
+                                    const FrameTemplate& frame) = 0;
+  virtual bool unsubscribe_framed(std::string_view channel, uint64_t id, uint32_t frame) = 0;
+  virtual uint32_t find_frame(const FrameTemplate& frame) const = 0;
 
 protected:
   ~ConnectionHost() = default;

@@ -62,6 +62,17 @@ void Server::publish(std::string channel, std::string message, bool binary) {
   core_->publish(std::move(channel), std::move(message), binary);
 }
 
+void Server::on_channel_message(
+    std::function<void(std::string_view, std::string_view, bool)> listener) {
+  core_->set_channel_listener(std::move(listener));
+}
+void Server::listen(std::string channel) {
+  core_->listen(std::move(channel));
+}
+void Server::unlisten(std::string channel) {
+  core_->unlisten(std::move(channel));
+}
+
 void Server::run() {
   core_->run();
 }

@@ -95,11 +95,20 @@ void ServerCore::deliver(std::string_view channel, std::string_view message, boo
   delivery_scratch_ = pubsub_.subscribers(channel);
   std::shared_ptr<const std::string> websocket_frame;
   std::shared_ptr<const std::string> event;
+  framed_delivery_.begin(message, binary);
   for (const auto& subscriber : delivery_scratch_) {
+    if (subscriber.id == kChannelListenerId) {
+      if (channel_listener_) channel_listener_(channel, message, binary);
+      continue;
+    }
     // Only upgraded connections subscribe, and an id never changes type (see with_connection).
     Connection* c = find(subscriber.id);
     if (!c) continue;
     auto* target = static_cast<UpgradedConnection*>(c);
+    if (subscriber.frame != 0) {
+      deliver_framed(*target, subscriber.frame);
+      continue;
+    }
     if (subscriber.to_events) {
       target->deliver_publish(channel, message);
     } else if (target->protocol() == UpgradedConnection::Protocol::WebSocket) {
@@ -113,6 +122,14 @@ void ServerCore::deliver(std::string_view channel, std::string_view message, boo
       target->send_shared(event);
     }
   }
+}
+
+void ServerCore::deliver_framed(UpgradedConnection& target, uint32_t frame) {
+  bool websocket = target.protocol() == UpgradedConnection::Protocol::WebSocket;
+  auto bytes = framed_delivery_.bytes(pubsub_.frames(), frame,
+                                      websocket ? FramedDelivery::Encoding::WebSocket
+                                                : FramedDelivery::Encoding::EventStream);
+  if (bytes) target.send_shared(std::move(bytes));
 }
 
 Connection* ServerCore::find(uint64_t id) {
@@ -161,6 +178,30 @@ bool ServerCore::subscribe(std::string_view channel, uint64_t id, bool to_events
 
 bool ServerCore::unsubscribe(std::string_view channel, uint64_t id) {
   return pubsub_.unsubscribe(channel, id);
+}
+
+uint32_t ServerCore::subscribe_framed(std::string_view channel, uint64_t id,
+                                      const FrameTemplate& frame) {
+  return pubsub_.subscribe_framed(channel, id, frame);
+}
+
+bool ServerCore::unsubscribe_framed(std::string_view channel, uint64_t id, uint32_t frame) {
+  return pubsub_.unsubscribe_framed(channel, id, frame);
+}
+
+uint32_t ServerCore::find_frame(const FrameTemplate& frame) const {
+  return pubsub_.frames().find(frame);
+}
+
+void ServerCore::listen(std::string channel) {
+  loop_.post([this, channel = std::move(channel)] {
+    pubsub_.subscribe(channel, kChannelListenerId, true);
+  });
+}
+
+void ServerCore::unlisten(std::string channel) {
+  loop_.post(
+      [this, channel = std::move(channel)] { pubsub_.unsubscribe(channel, kChannelListenerId); });
 }
 
 void ServerCore::add_listener(std::unique_ptr<Listener> listener) {

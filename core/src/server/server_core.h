@@ -12,6 +12,7 @@
 #include "pubsub/pubsub_registry.h"
 #include "pubsub/redis_bridge.h"
 #include "pubsub/relay_peer.h"
+#include "server/framed_delivery.h"
 
 #include <array>
 #include <atomic>
@@ -23,8 +24,13 @@
 
 namespace bromine {
 
+class UpgradedConnection;
+
 class ServerCore final : public ConnectionHost {
 public:
+  // The subscriber id of the server's own subscriptions: no connection ever has it.
+  static constexpr uint64_t kChannelListenerId = ~uint64_t{0};
+
   explicit ServerCore(ServerOptions options);
   ~ServerCore();
 
@@ -41,6 +47,16 @@ public:
   void flush_later(Connection& connection) override;
   bool subscribe(std::string_view channel, uint64_t id, bool to_events) override;
   bool unsubscribe(std::string_view channel, uint64_t id) override;
+  uint32_t subscribe_framed(std::string_view channel, uint64_t id,
+                            const FrameTemplate& frame) override;
+  bool unsubscribe_framed(std::string_view channel, uint64_t id, uint32_t frame) override;
+  uint32_t find_frame(const FrameTemplate& frame) const override;
+
+  // The server's own subscriptions (see Server::listen): what they receive goes to the listener.
+  using ChannelListener = std::function<void(std::string_view, std::string_view, bool)>;
+  void set_channel_listener(ChannelListener listener) { channel_listener_ = std::move(listener); }
+  void listen(std::string channel);   // any thread
+  void unlisten(std::string channel); // any thread
 
   // Queues a publish for the loop thread, keeping call order. Any thread.
   void publish(std::string channel, std::string message, bool binary);
@@ -77,6 +93,7 @@ private:
   void after_batch();
   void stop_when_empty();
   void deliver(std::string_view channel, std::string_view message, bool binary);
+  void deliver_framed(UpgradedConnection& target, uint32_t frame);
   void channel_changed(std::string_view channel, bool subscribed);
 
   EventLoop loop_;
@@ -100,6 +117,8 @@ private:
   std::vector<std::unique_ptr<Connection>> retired_;
   std::vector<Connection*> flush_list_;
   std::vector<PubSubRegistry::Subscriber> delivery_scratch_;
+  FramedDelivery framed_delivery_;
+  ChannelListener channel_listener_;
   std::unique_ptr<RelayPeer> relay_;
   // With ServerOptions::redis_url and no relay; started by run().
   std::optional<RedisEndpoint> redis_endpoint_;

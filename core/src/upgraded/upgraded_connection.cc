@@ -117,6 +117,22 @@ void UpgradedConnection::unsubscribe(const std::string& channel) {
   std::erase(channels_, channel);
 }
 
+void UpgradedConnection::subscribe_framed(std::string channel, const FrameTemplate& frame) {
+  if (!is_open()) return;
+  if (uint32_t id = host_.subscribe_framed(channel, this->id(), frame)) {
+    framed_.push_back(FramedSubscription{std::move(channel), id});
+  }
+}
+
+void UpgradedConnection::unsubscribe_framed(const std::string& channel,
+                                            const FrameTemplate& frame) {
+  uint32_t frame_id = host_.find_frame(frame);
+  if (!host_.unsubscribe_framed(channel, id(), frame_id)) return;
+  std::erase_if(framed_, [&](const FramedSubscription& s) {
+    return s.frame == frame_id && s.channel == channel;
+  });
+}
+
 void UpgradedConnection::deliver_publish(std::string_view channel, std::string_view message) {
   if (is_open()) events_->on_publish(channel, message);
 }
@@ -130,6 +146,9 @@ void UpgradedConnection::release(uint16_t code, std::string_view reason) {
   for (const auto& channel : channels_)
     host_.unsubscribe(channel, id());
   channels_.clear();
+  for (const auto& subscription : framed_)
+    host_.unsubscribe_framed(subscription.channel, id(), subscription.frame);
+  framed_.clear();
   // Messages the embedder never handles must not hold the budget forever; message_handled()
   // takes nothing once this is zero.
   host_.budget().remove(shared_->undelivered.exchange(0));

@@ -43,6 +43,8 @@ public:
   void set_ping_interval(std::chrono::milliseconds interval) { ping_interval_ = interval; }
   void subscribe(std::string channel, bool to_events);
   void unsubscribe(const std::string& channel);
+  void subscribe_framed(std::string channel, const FrameTemplate& frame);
+  void unsubscribe_framed(const std::string& channel, const FrameTemplate& frame);
   void deliver_publish(std::string_view channel, std::string_view message);
   const UpgradedHandle& handle() const { return handle_; }
 
@@ -91,6 +93,11 @@ protected:
   std::shared_ptr<UpgradedShared> shared_;
   UpgradedHandle handle_;
   std::vector<std::string> channels_;
+  struct FramedSubscription {
+    std::string channel;
+    uint32_t frame;
+  };
+  std::vector<FramedSubscription> framed_; // released with the connection
   std::chrono::milliseconds ping_interval_;
   bool above_high_water_ = false;
   bool defers_messages_ = false;

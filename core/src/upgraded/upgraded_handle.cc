@@ -72,6 +72,22 @@ void UpgradedHandle::unsubscribe(std::string channel) const {
       [channel = std::move(channel)](UpgradedConnection& c) { c.unsubscribe(channel); });
 }
 
+void UpgradedHandle::subscribe_framed(std::string channel, FrameTemplate frame) const {
+  if (!is_open()) return;
+  with_connection<UpgradedConnection>(
+      *host_, id_, [channel = std::move(channel), frame = std::move(frame)](UpgradedConnection& c) {
+        c.subscribe_framed(channel, frame);
+      });
+}
+
+void UpgradedHandle::unsubscribe_framed(std::string channel, FrameTemplate frame) const {
+  if (!is_open()) return;
+  with_connection<UpgradedConnection>(
+      *host_, id_, [channel = std::move(channel), frame = std::move(frame)](UpgradedConnection& c) {
+        c.unsubscribe_framed(channel, frame);
+      });
+}
+
 void UpgradedHandle::message_handled(uint64_t size) const {
   if (!shared_) return;
   const uint64_t cost = size + kMessageOverhead;

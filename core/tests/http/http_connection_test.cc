@@ -90,6 +90,9 @@ public:
   }
   bool subscribe(std::string_view, uint64_t, bool) override { return false; }
   bool unsubscribe(std::string_view, uint64_t) override { return false; }
+  uint32_t subscribe_framed(std::string_view, uint64_t, const FrameTemplate&) override { return 0; }
+  bool unsubscribe_framed(std::string_view, uint64_t, uint32_t) override { return false; }
+  uint32_t find_frame(const FrameTemplate&) const override { return 0; }
 
   // Runs `fn` on the loop thread and waits for it: everything the loop had to do before is done.
   template <typename Fn> auto on_loop(Fn fn) {

@@ -1,0 +1,68 @@
+# frozen_string_literal: true
+
+require "action_cable"
+
+module Bromine
+  module ActionCable
+    # The three places Bromine meets ActionCable, each a module prepended to one ActionCable class.
+    # Each falls back to ActionCable's own code when the request or the process is not native.
+    module Hooks
+      # ActionCable's WebSocket wrapper builds its client socket here: a NativeSocket when Bromine
+      # announced the upgrade, ActionCable's ClientSocket (rack.hijack) otherwise.
+      module WebSocketSeam
+        def initialize(env, event_target, event_loop, protocols: ::ActionCable::INTERNAL[:protocols])
+          if ActionCable.native_env?(env)
+            @websocket = NativeSocket.new(env, event_target, protocols)
+          else
+            super
+          end
+        end
+      end
+
+      # The server's event loop: ActionCable's nio4r loop when it hijacks, a thread pool with
+      # timers when Bromine holds the sockets.
+      module ServerSeam
+        def event_loop
+          return super unless ActionCable.native?
+
+          @bromine_event_loop || @mutex.synchronize { @bromine_event_loop ||= EventLoop.new }
+        end
+      end
+
+      # stream_from without a block or coder: a native stream when the connection and the adapter
+      # allow one; ActionCable's per-subscriber handler otherwise.
+      module StreamSeam
+        def stream_from(broadcasting, callback = nil, coder: nil, &block)
+          stream = !callback && !block && !coder && NativeStream.for(self, String(broadcasting))
+          return super unless stream
+          return if respond_to?(:unsubscribed?, true) && unsubscribed?
+
+          defer_subscription_confirmation!
+          streams[String(broadcasting)] = stream
+          # Posted to the loop before the confirmation the next line may transmit, so every
+          # broadcast the client can expect after the confirmation reaches it.
+          stream.start
+          ensure_confirmation_sent
+          logger.info "#{self.class.name} is streaming from #{broadcasting}"
+        end
+      end
+
+      def self.install
+        websocket_wrappers.each { |wrapper| wrapper.prepend(WebSocketSeam) }
+        ::ActionCable::Server::Base.prepend(ServerSeam)
+        ::ActionCable::Channel::Base.prepend(StreamSeam)
+      end
+
+      # Rails 7.1 and 7.2 keep the wrapper under Connection; the server-adapter layout (Rails'
+      # pull request 50979) moves it under Server::Socket.
+      def self.websocket_wrappers
+        wrappers = []
+        wrappers << ::ActionCable::Connection::WebSocket if defined?(::ActionCable::Connection::WebSocket)
+        if defined?(::ActionCable::Server::Socket::WebSocket)
+          wrappers << ::ActionCable::Server::Socket::WebSocket
+        end
+        wrappers
+      end
+    end
+  end
+end
