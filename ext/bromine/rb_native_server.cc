@@ -271,14 +271,13 @@ VALUE server_start(VALUE self) {
 
 struct WaitForWork {
   WorkQueue* queue;
-  Work* work;
   bool interrupted = false;
   WorkQueue::WaitResult result = WorkQueue::WaitResult::Interrupted;
 };
 
 void* wait_for_work(void* p) {
   auto* w = static_cast<WaitForWork*>(p);
-  w->result = w->queue->wait_pop(*w->work, w->interrupted);
+  w->result = w->queue->wait_for_work(w->interrupted);
   return nullptr;
 }
 
@@ -324,21 +323,17 @@ int worker_loop(NativeServer& s) {
   for (;;) {
     Work work;
     if (!s.queue.try_pop(work)) {
-      WaitForWork wait{&s.queue, &work};
+      WaitForWork wait{&s.queue};
       int state = 0;
       protect(wait_for_work_protected, reinterpret_cast<VALUE>(&wait), &state);
-      if (state && !is_app_error(state)) {
-        // Killed: work taken just before goes back to the others.
-        if (wait.result == WorkQueue::WaitResult::Got) s.queue.push_front(std::move(work));
-        return state;
-      }
+      if (state && !is_app_error(state)) return state; // killed
       if (state) {
         report_exception("a worker thread was interrupted while waiting for work (it goes on)",
                          rb_errinfo());
         rb_set_errinfo(Qnil);
       }
       if (wait.result == WorkQueue::WaitResult::Closed) return 0;
-      if (wait.result != WorkQueue::WaitResult::Got) continue;
+      continue;
     }
     if (work.housekeeping) {
       collect_garbage();

@@ -4,6 +4,7 @@
 #include "bromine/http_request.h"
 #include "bromine/responder.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -32,44 +33,51 @@ public:
     ++unannounced_;
   }
 
-  // Loop thread, after each batch of events: one wake-up per batch, not per request.
+  // Loop thread, after each batch of events: wakes one waiting thread if work is queued and no
+  // thread is already on its way. Waking more would have them fight over the GVL: the thread that
+  // runs takes the next item itself before it waits again, and wakes another only while work is
+  // left behind it (try_pop), which is when a second thread can help (the first one is blocked in
+  // the app, say).
   void wake_workers() {
-    size_t count;
+    bool wake;
     {
       std::lock_guard lock(mutex_);
-      count = unannounced_;
+      wake = unannounced_ > 0 && !items_.empty() && wake_needed_locked();
       unannounced_ = 0;
     }
-    if (count == 1) {
-      ready_.notify_one();
-    } else if (count > 1) {
-      ready_.notify_all();
-    }
+    if (wake) ready_.notify_one();
   }
 
-  // Any thread: puts back work a thread took but can't do (it is being killed), first in line,
-  // and wakes another thread for it.
-  void push_front(Work&& work) {
+  // Any thread, with the GVL: takes the next item if there is one, without blocking. Wakes one
+  // more thread when work is left behind it.
+  bool try_pop(Work& out) {
+    bool wake;
     {
       std::lock_guard lock(mutex_);
-      items_.push_front(std::move(work));
+      if (items_.empty()) return false;
+      out = std::move(items_.front());
+      items_.pop_front();
+      wake = !items_.empty() && wake_needed_locked();
     }
-    ready_.notify_one();
+    if (wake) ready_.notify_one();
+    return true;
   }
 
-  // Any thread: takes a request if one is waiting, without blocking.
-  bool try_pop(Work& out) {
-    std::lock_guard lock(mutex_);
-    return pop_locked(out);
-  }
+  enum class WaitResult { Ready, Interrupted, Closed };
 
-  enum class WaitResult { Got, Interrupted, Closed };
-
-  // Worker thread, without the GVL: waits until a request, close(), or interrupt(flag).
-  WaitResult wait_pop(Work& out, const bool& interrupted) {
+  // Worker thread, without the GVL: waits until work is queued (taken with try_pop once the thread
+  // has the GVL again, so a thread never holds an item while it waits for the GVL), close() with
+  // nothing left, or interrupt(flag).
+  WaitResult wait_for_work(const bool& interrupted) {
     std::unique_lock lock(mutex_);
-    ready_.wait(lock, [&] { return !items_.empty() || closed_ || interrupted; });
-    if (pop_locked(out)) return WaitResult::Got;
+    ++waiting_;
+    while (items_.empty() && !closed_ && !interrupted) {
+      ready_.wait(lock);
+      wake_pending_ = false; // whatever woke this thread, the next wake-up is owed again
+    }
+    --waiting_;
+    wake_pending_ = false;
+    if (!items_.empty()) return WaitResult::Ready;
     return closed_ ? WaitResult::Closed : WaitResult::Interrupted;
   }
 
@@ -104,10 +112,10 @@ public:
   }
 
 private:
-  bool pop_locked(Work& out) {
-    if (items_.empty()) return false;
-    out = std::move(items_.front());
-    items_.pop_front();
+  // A thread is waiting and none has been woken that hasn't run yet.
+  bool wake_needed_locked() {
+    if (waiting_ == 0 || wake_pending_) return false;
+    wake_pending_ = true;
     return true;
   }
 
@@ -115,6 +123,8 @@ private:
   std::condition_variable ready_;
   std::deque<Work> items_;
   size_t unannounced_ = 0;
+  size_t waiting_ = 0;        // threads in wait_for_work
+  bool wake_pending_ = false; // one was woken and hasn't taken the lock yet
   bool closed_ = false;
 };
 
