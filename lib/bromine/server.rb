@@ -125,6 +125,7 @@ module Bromine
       end
       begin
         Options.pending_warnings(@options).each { |line| warn "bromine: #{line}" }
+        raise_open_file_limit
         load_native
         ActionCable.install # before any fork: the workers share the hooks
         if process_count > 1
@@ -285,6 +286,16 @@ module Bromine
 
     def unix_path
       bind.delete_prefix("unix:")
+    end
+
+    # Every connection is a descriptor: the soft limit (often 1,024) goes up to the hard one, as
+    # far as the system lets a process go by itself (raising the hard limit is the system's call:
+    # see the README).
+    def raise_open_file_limit
+      soft, hard = Process.getrlimit(:NOFILE)
+      Process.setrlimit(:NOFILE, hard, hard) if hard > soft
+    rescue SystemCallError, NotImplementedError
+      nil
     end
 
     def load_native
