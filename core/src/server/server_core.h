@@ -12,6 +12,7 @@
 #include "pubsub/pubsub_registry.h"
 #include "pubsub/redis_bridge.h"
 #include "pubsub/relay_peer.h"
+#include "websocket/websocket_deflate_context.h"
 
 #include <array>
 #include <atomic>
@@ -76,6 +77,7 @@ private:
   ServerOptions options_;
   MemoryBudget budget_;
   HttpContext http_;
+  WebSocketDeflateContext websocket_deflate_;
   PubSubRegistry pubsub_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::function<void()> after_batch_hook_;

@@ -19,10 +19,19 @@ constexpr auto kCloseWait = std::chrono::seconds(3);
 
 WebSocketConnection::WebSocketConnection(ConnectionHost& host, uint64_t id, UniqueFd socket,
                                          WriteQueue output, std::string early_input,
-                                         std::shared_ptr<UpgradedEvents> events)
+                                         std::shared_ptr<UpgradedEvents> events,
+                                         std::optional<WebSocketDeflateParams> deflate,
+                                         WebSocketDeflateContext* deflate_context)
     : UpgradedConnection(host, id, std::move(socket), std::move(output), std::move(events)),
       early_input_(std::move(early_input)),
-      parser_(WebSocketParserOptions{host.options().websocket_max_message}) {}
+      parser_(WebSocketParserOptions{host.options().websocket_max_message,
+                                     deflate.has_value() && deflate_context != nullptr}) {
+  if (deflate && deflate_context) {
+    deflate_context_ = deflate_context;
+    deflate_window_bits_ = deflate->server_window_bits;
+    inflater_.emplace(*deflate, host.options().websocket_max_message, deflate_context->inflaters());
+  }
+}
 
 WebSocketConnection::~WebSocketConnection() = default;
 
@@ -75,7 +84,9 @@ void WebSocketConnection::process(std::span<char> data) {
     case WebSocketFrameEvent::Type::kNeedMore:
       return;
     case WebSocketFrameEvent::Type::kData:
-      if (auto message = assembler_.add(event)) {
+      if (event.compressed) {
+        if (!inflate_piece(event)) return;
+      } else if (auto message = assembler_.add(event)) {
         if (state_ == State::Open) {
           deliver_message(message->text(), message->opcode == WebSocketOpcode::kBinary);
         }
@@ -101,6 +112,23 @@ void WebSocketConnection::process(std::span<char> data) {
       return;
     }
   }
+}
+
+bool WebSocketConnection::inflate_piece(const WebSocketFrameEvent& event) {
+  const WebSocketMessageInflater::Result result = inflater_->add(event);
+  switch (result.type) {
+  case WebSocketMessageInflater::Result::Type::kNeedMore:
+    break;
+  case WebSocketMessageInflater::Result::Type::kMessage:
+    if (state_ == State::Open) {
+      deliver_message(result.message.text(), result.message.opcode == WebSocketOpcode::kBinary);
+    }
+    break;
+  case WebSocketMessageInflater::Result::Type::kError:
+    begin_final_close(result.close_code, result.reason, false);
+    return false;
+  }
+  return true;
 }
 
 // The connection must close (the peer's close frame, or a protocol error). Messages already handed
@@ -148,7 +176,11 @@ void WebSocketConnection::queue_control(std::string_view frame) {
 
 void WebSocketConnection::send_message(std::string_view data, bool binary) {
   if ((state_ != State::Open && state_ != State::Draining) || over_limit()) return;
-  queue_bytes(encode_message_frame(data, binary));
+  if (deflate_context_) {
+    queue_bytes(deflate_context_->frame(data, binary, deflate_window_bits_));
+  } else {
+    queue_bytes(encode_message_frame(data, binary));
+  }
 }
 
 void WebSocketConnection::send_shared(std::shared_ptr<const std::string> frame) {
@@ -224,6 +256,7 @@ void WebSocketConnection::force_close() {
 void WebSocketConnection::finish(uint16_t code, std::string_view reason) {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
+  if (inflater_) inflater_->clear(); // an unfinished message's inflater goes back to the pool
   release(code, reason);
 }
 
