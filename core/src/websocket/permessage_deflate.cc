@@ -54,6 +54,13 @@ bool WebSocketDeflater::compress(std::span<const std::byte> message, std::string
     used += room - z.avail_out;
     if (rc != Z_OK && rc != Z_BUF_ERROR) break;
     if (z.avail_out > 0 && z.avail_in == 0) {
+      if (used == start && rc == Z_BUF_ERROR) {
+        // An empty message right after a flush: zlib has nothing to say, so say an empty stored
+        // block, whose 00 00 ff ff the receiver adds.
+        out.resize(start + 1);
+        out[start] = '\0';
+        return true;
+      }
       // A sync flush ends with an empty stored block, 00 00 ff ff, which the receiver restores.
       const bool tail = used - start >= kDeflateTail.size() &&
                         std::memcmp(out.data() + used - 4, kDeflateTail.data(), 4) == 0;
@@ -195,23 +202,24 @@ WebSocketMessageInflater::Result WebSocketMessageInflater::add(const WebSocketFr
   if (!inflater_ || !inflater_->ready()) return fail(websocket_close::kInternalError, "no memory");
   const std::size_t limit = static_cast<std::size_t>(
       std::min<std::uint64_t>(max_message_size_, std::numeric_limits<std::size_t>::max() - 1));
-  switch (inflater_->inflate(event.payload, event.message_end, buffer_, limit)) {
-  case WebSocketInflater::Result::kOk:
-    break;
-  case WebSocketInflater::Result::kTooBig:
-    return fail(websocket_close::kMessageTooBig, "message too big");
-  case WebSocketInflater::Result::kCorrupt:
-    return fail(websocket_close::kInvalidPayload, "invalid compressed data");
-  }
+  const WebSocketInflater::Result inflated =
+      inflater_->inflate(event.payload, event.message_end, buffer_, limit);
+  // What came out is checked first, so the error is the first one in the message whatever the
+  // pieces it arrived in.
   if (opcode_ == WebSocketOpcode::kText) {
     const auto fresh = std::span<const std::byte>(buffer_).subspan(validated_);
     validated_ = buffer_.size();
     const Utf8Status status = utf8_.feed(fresh);
     if (status == Utf8Status::kInvalid)
       return fail(websocket_close::kInvalidPayload, "invalid UTF-8 in a text message");
-    if (event.message_end && status != Utf8Status::kValid)
+    if (inflated == WebSocketInflater::Result::kOk && event.message_end &&
+        status != Utf8Status::kValid)
       return fail(websocket_close::kInvalidPayload, "text message ends inside a UTF-8 sequence");
   }
+  if (inflated == WebSocketInflater::Result::kTooBig)
+    return fail(websocket_close::kMessageTooBig, "message too big");
+  if (inflated == WebSocketInflater::Result::kCorrupt)
+    return fail(websocket_close::kInvalidPayload, "invalid compressed data");
   if (!event.message_end) return {};
   if (!params_.client_context_takeover) pool_->give_back(std::move(inflater_));
   Result result;

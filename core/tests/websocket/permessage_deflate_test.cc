@@ -55,6 +55,12 @@ TEST(WebSocketDeflater, Rfc7692Examples) {
   out.clear();
   ASSERT_TRUE(takeover.compress(std::string_view("Hello"), out));
   EXPECT_EQ(out, kHelloAgain); // 7.2.3.2: a back-reference into the first message
+  out.clear();
+  ASSERT_TRUE(takeover.compress(std::string_view(), out));
+  EXPECT_EQ(out, bytes({0x00})); // an empty message: an empty stored block, its tail removed
+  out.clear();
+  ASSERT_TRUE(alone.compress(std::string_view(), out));
+  EXPECT_EQ(out, bytes({0x00}));
 }
 
 TEST(WebSocketInflater, Rfc7692Examples) {
