@@ -256,6 +256,7 @@ module Bromine
         cache_control: @options[:cache_control],
         max_message: @options[:max_message],
         ping: @options[:ping],
+        ws_deflate: @options[:ws_deflate],
         shutdown_timeout: @options[:shutdown_timeout],
         log: @options[:log],
         redis: @options[:redis],
