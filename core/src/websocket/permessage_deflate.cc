@@ -10,8 +10,10 @@
 namespace bromine {
 namespace {
 
-// An output buffer above this size is freed when the next message starts, as the assembler does.
+// A connection's output buffer above this size is freed when its next message starts, as the
+// assembler does; the pool's shared buffer keeps more, being one per server.
 constexpr std::size_t kKeptBufferCapacity = 16 * 1024;
+constexpr std::size_t kKeptSharedCapacity = 256 * 1024;
 // The first room given to inflated output, and the least it grows by.
 constexpr std::size_t kInflateStep = 4096;
 
@@ -152,6 +154,13 @@ std::unique_ptr<WebSocketInflater> WebSocketInflaterPool::take() {
   return inflater;
 }
 
+std::vector<std::byte>& WebSocketInflaterPool::shared_buffer() {
+  if (shared_buffer_.capacity() > kKeptSharedCapacity)
+    std::vector<std::byte>().swap(shared_buffer_);
+  shared_buffer_.clear();
+  return shared_buffer_;
+}
+
 void WebSocketInflaterPool::give_back(std::unique_ptr<WebSocketInflater> inflater) {
   if (!inflater || !inflater->ready() || free_.size() >= keep_) return;
   inflater->reset();
@@ -188,8 +197,11 @@ WebSocketMessageInflater::Result WebSocketMessageInflater::fail(std::uint16_t co
 WebSocketMessageInflater::Result WebSocketMessageInflater::add(const WebSocketFrameEvent& event) {
   if (event.type != WebSocketFrameEvent::Type::kData) return {};
   if (event.message_start) {
+    // A message in one piece (the usual case) goes to the buffer all connections share, so a
+    // connection between messages holds none; only a message spread over reads needs its own.
     if (buffer_.capacity() > kKeptBufferCapacity) std::vector<std::byte>().swap(buffer_);
     buffer_.clear();
+    out_ = event.message_end ? &pool_->shared_buffer() : &buffer_;
     validated_ = 0;
     utf8_.reset();
     opcode_ = event.opcode;
@@ -203,12 +215,12 @@ WebSocketMessageInflater::Result WebSocketMessageInflater::add(const WebSocketFr
   const std::size_t limit = static_cast<std::size_t>(
       std::min<std::uint64_t>(max_message_size_, std::numeric_limits<std::size_t>::max() - 1));
   const WebSocketInflater::Result inflated =
-      inflater_->inflate(event.payload, event.message_end, buffer_, limit);
+      inflater_->inflate(event.payload, event.message_end, *out_, limit);
   // What came out is checked first, so the error is the first one in the message whatever the
   // pieces it arrived in.
   if (opcode_ == WebSocketOpcode::kText) {
-    const auto fresh = std::span<const std::byte>(buffer_).subspan(validated_);
-    validated_ = buffer_.size();
+    const auto fresh = std::span<const std::byte>(*out_).subspan(validated_);
+    validated_ = out_->size();
     const Utf8Status status = utf8_.feed(fresh);
     if (status == Utf8Status::kInvalid)
       return fail(websocket_close::kInvalidPayload, "invalid UTF-8 in a text message");
@@ -224,7 +236,7 @@ WebSocketMessageInflater::Result WebSocketMessageInflater::add(const WebSocketFr
   if (!params_.client_context_takeover) pool_->give_back(std::move(inflater_));
   Result result;
   result.type = Result::Type::kMessage;
-  result.message = WebSocketMessage{opcode_, buffer_};
+  result.message = WebSocketMessage{opcode_, *out_};
   return result;
 }
 

@@ -92,21 +92,28 @@ public:
   // Keeps `inflater` for later (reset), or frees it when `keep` are already kept.
   void give_back(std::unique_ptr<WebSocketInflater> inflater);
   std::size_t kept() const { return free_.size(); }
+  // An empty output buffer for a message inflated in one go; what was in it before is gone.
+  std::vector<std::byte>& shared_buffer();
 
 private:
   std::vector<std::unique_ptr<WebSocketInflater>> free_;
+  std::vector<std::byte> shared_buffer_;
   std::size_t keep_;
 };
 
 // One connection's compressed messages: feed it every kData event the parser reports for a
 // compressed message (event.compressed), in order. Without client context takeover it holds no
 // inflater between messages (it takes one from the pool when a message starts and gives it back
-// when it ends); with it, it keeps its own for the connection's life. One thread at a time.
+// when it ends); with it, it keeps its own for the connection's life. A message that arrives in
+// one piece is inflated into the pool's shared buffer, so between messages a connection holds no
+// output buffer either. One thread at a time.
 class WebSocketMessageInflater {
 public:
   struct Result {
     enum class Type : std::uint8_t { kNeedMore, kMessage, kError } type = Type::kNeedMore;
-    WebSocketMessage message;     // kMessage: valid until the next add() or clear()
+    // kMessage: valid until the next add() or clear() of any reader sharing the pool (a message
+    // that arrived in one piece is inflated into the pool's shared buffer).
+    WebSocketMessage message;
     std::uint16_t close_code = 0; // kError: 1007 (bad data or UTF-8), 1009 (too big), 1011
     std::string_view reason;      // kError
   };
@@ -114,13 +121,16 @@ public:
   WebSocketMessageInflater(WebSocketDeflateParams params, std::uint64_t max_message_size,
                            WebSocketInflaterPool& pool);
   ~WebSocketMessageInflater();
-  WebSocketMessageInflater(WebSocketMessageInflater&&) noexcept = default;
+  WebSocketMessageInflater(const WebSocketMessageInflater&) = delete;
+  WebSocketMessageInflater& operator=(const WebSocketMessageInflater&) = delete;
 
   Result add(const WebSocketFrameEvent& event);
   // Drops an unfinished message; its inflater goes back to the pool (without context takeover).
   void clear();
   // Whether an inflater is held now (between messages: only with client context takeover).
   bool holds_inflater() const { return inflater_ != nullptr; }
+  // Bytes of output buffer this reader holds itself (not the pool's).
+  std::size_t buffer_capacity() const { return buffer_.capacity(); }
 
 private:
   Result fail(std::uint16_t code, std::string_view reason);
@@ -129,7 +139,8 @@ private:
   std::uint64_t max_message_size_;
   WebSocketInflaterPool* pool_;
   std::unique_ptr<WebSocketInflater> inflater_;
-  std::vector<std::byte> buffer_;
+  std::vector<std::byte> buffer_;          // a message that arrives in several pieces
+  std::vector<std::byte>* out_ = &buffer_; // where the current message goes
   std::size_t validated_ = 0; // bytes of a text message's output already checked as UTF-8
   Utf8Validator utf8_;
   WebSocketOpcode opcode_ = WebSocketOpcode::kBinary;

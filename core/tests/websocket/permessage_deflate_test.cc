@@ -219,6 +219,8 @@ TEST(WebSocketMessageInflater, SameMessageWhateverTheSplit) {
     EXPECT_EQ(result.message.opcode, WebSocketOpcode::kText);
     EXPECT_EQ(result.message.text(), message);
     EXPECT_FALSE(reader.holds_inflater()); // given back between messages
+    // A message in one piece went to the pool's buffer; one in pieces needed the reader's own.
+    EXPECT_EQ(reader.buffer_capacity() == 0, cuts.empty());
   }
   EXPECT_EQ(pool.kept(), 1u); // one inflater served every message
 }
