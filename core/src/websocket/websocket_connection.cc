@@ -12,6 +12,8 @@ namespace {
 
 // How long to wait for the peer's close frame, or for it to close TCP after ours.
 constexpr auto kCloseWait = std::chrono::seconds(3);
+// Pongs that may wait unsent in the queue; past them, only the latest ping's answer is kept.
+constexpr uint8_t kMaxQueuedPongs = 16;
 
 } // namespace
 
@@ -155,15 +157,16 @@ void WebSocketConnection::complete_final_close() {
   flush();
 }
 
-// Only the latest ping needs an answer (RFC 6455 5.5.3): while a pong waits in the queue, a newer
-// ping replaces the one that would follow it, so a flood of pings costs two pongs at most.
+// Only the latest ping needs an answer (RFC 6455 5.5.3), but peers expect one pong per ping of a
+// short burst (Autobahn 2.10): up to kMaxQueuedPongs wait in the queue, and past them a newer
+// ping replaces the one that would follow, so a flood of pings costs 17 pongs at most.
 void WebSocketConnection::answer_ping(std::span<const std::byte> payload) {
-  if (pong_queued_) {
+  if (pongs_queued_ >= kMaxQueuedPongs) {
     pending_pong_ = encode_pong_frame(payload);
     return;
   }
   queue_control(encode_pong_frame(payload).view());
-  pong_queued_ = true;
+  ++pongs_queued_;
 }
 
 void WebSocketConnection::resume_input() {
@@ -203,11 +206,11 @@ void WebSocketConnection::close(uint16_t code, std::string_view reason) {
 }
 
 void WebSocketConnection::on_output_sent() {
-  pong_queued_ = false;
+  pongs_queued_ = 0;
   if (pending_pong_ && !closing_after_flush_) {
     queue_control(pending_pong_->view());
     pending_pong_.reset();
-    pong_queued_ = true;
+    pongs_queued_ = 1;
     return;
   }
   if (closing_after_flush_ && !write_shut_) {

@@ -82,7 +82,7 @@ private:
   uint16_t close_code_ = 1006;
   std::string close_reason_;
   std::optional<WebSocketControlFrame> pending_pong_;
-  bool pong_queued_ = false; // a pong is in the queue, not yet sent
+  uint8_t pongs_queued_ = 0; // pongs in the queue, not yet sent
   bool ping_outstanding_ = false;
   bool shutting_down_ = false;
   bool closing_after_flush_ = false; // close TCP once everything queued is sent
