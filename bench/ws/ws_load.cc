@@ -3,6 +3,8 @@
 //   ws_load echo      --port P [--connections 100]  [--duration 10] [--warmup 2]
 //   ws_load broadcast --port P [--connections 1000] [--window 1] [--duration 10] [--warmup 2]
 //   ws_load idle      --port P [--connections 10000] [--hold 30] [--until-stdin-eof]
+//   any mode: [--size BYTES] (a JSON message of that size instead of 20 bytes of text)
+//             [--deflate] (offer permessage-deflate, require it, send messages compressed)
 //
 // echo: N connections to /echo, each keeping one 20-byte text message in flight; counts the
 // echoes received in the measured window and their round-trip times.
@@ -43,6 +45,7 @@
 #include <ctime>
 #include <deque>
 #include <fcntl.h>
+#include <memory>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <optional>
@@ -55,6 +58,7 @@
 #include <unistd.h>
 #include <utility>
 #include <vector>
+#include <zlib.h>
 
 namespace ws_load {
 namespace {
@@ -64,6 +68,8 @@ using bromine::UniqueFd;
 constexpr std::string_view kEchoPayload = "ws_load echo 20 byte"; // 20 bytes of text
 static_assert(kEchoPayload.size() == 20);
 constexpr size_t kPayloadSize = 20;
+constexpr size_t kEchoVariants =
+    64; // distinct echo messages with --size: 64 KB, past a 32 KB window
 // The RFC 6455 sample key and its accept value: the handshake needs no SHA-1 here, and servers
 // don't require keys to differ between connections.
 constexpr std::string_view kKey = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -107,6 +113,8 @@ struct Options {
   double stall_timeout = 10;
   std::vector<std::string> sources;
   bool verbose = false;
+  size_t size = 20;     // message size: 20 bytes of text, or JSON of that size
+  bool deflate = false; // permessage-deflate: offered, required, used for what ws_load sends
 };
 
 [[noreturn]] void usage(const char* message) {
@@ -114,7 +122,7 @@ struct Options {
   std::fputs("usage: ws_load echo|broadcast|idle --port PORT [--connections N] [--duration S]\n"
              "       [--warmup S] [--window W] [--hold S] [--until-stdin-eof] [--host ADDR]\n"
              "       [--source ADDR]... [--connect-batch N] [--connect-timeout S]\n"
-             "       [--stall-timeout S] [--cable] [--verbose]\n",
+             "       [--stall-timeout S] [--size BYTES] [--deflate] [--cable] [--verbose]\n",
              stderr);
   std::exit(2);
 }
@@ -177,6 +185,10 @@ Options parse_options(std::span<char*> args) {
       options.stall_timeout = parse_number<double>(value(), "--stall-timeout");
     else if (flag == "--cable")
       options.cable = true;
+    else if (flag == "--size")
+      options.size = parse_number<size_t>(value(), "--size");
+    else if (flag == "--deflate")
+      options.deflate = true;
     else if (flag == "--verbose")
       options.verbose = true;
     else
@@ -187,23 +199,113 @@ Options parse_options(std::span<char*> args) {
   if (options.window <= 0 || options.window > 65536) usage("--window must be 1..65536");
   if (options.duration <= 0 || options.warmup < 0 || options.hold < 0) usage("bad duration");
   if (options.connect_batch <= 0) usage("--connect-batch must be positive");
+  if (options.size != kPayloadSize && (options.size < 64 || options.size > (1 << 20)))
+    usage("--size must be 20, or 64 to 1M");
   return options;
 }
 
 // ---------------------------------------------------------------------------- frames
 
-// A masked client frame of a payload up to 125 bytes.
-std::string masked_frame(uint8_t opcode, std::string_view payload) {
+// A masked client frame (RSV1 set when `compressed`).
+std::string masked_frame(uint8_t opcode, std::string_view payload, bool compressed = false) {
   std::string frame;
-  frame.reserve(6 + payload.size());
-  frame.push_back(static_cast<char>(0x80 | opcode));
-  frame.push_back(static_cast<char>(0x80 | payload.size()));
+  frame.reserve(14 + payload.size());
+  frame.push_back(static_cast<char>(0x80 | (compressed ? 0x40 : 0) | opcode));
+  if (payload.size() < 126) {
+    frame.push_back(static_cast<char>(0x80 | payload.size()));
+  } else if (payload.size() <= 0xFFFF) {
+    frame.push_back(static_cast<char>(0x80 | 126));
+    frame.push_back(static_cast<char>(payload.size() >> 8));
+    frame.push_back(static_cast<char>(payload.size() & 0xFF));
+  } else {
+    frame.push_back(static_cast<char>(0x80 | 127));
+    for (int shift = 56; shift >= 0; shift -= 8)
+      frame.push_back(static_cast<char>((uint64_t{payload.size()} >> shift) & 0xFF));
+  }
   for (uint8_t byte : kMask)
     frame.push_back(static_cast<char>(byte));
   for (size_t i = 0; i < payload.size(); ++i)
     frame.push_back(static_cast<char>(static_cast<uint8_t>(payload[i]) ^ kMask[i % 4]));
   return frame;
 }
+
+// A JSON message of exactly `size` bytes (at least 20) whose first 20 bytes are `head`, shaped
+// like a chat or dashboard update: repeated keys, short strings, numbers.
+std::string json_message(std::string_view head, size_t size) {
+  static const char* const kNames[] = {"alice", "bob", "carol", "dave", "erin", "frank"};
+  std::string s = "{\"h\":\"" + std::string(head) + "\",\"items\":[";
+  uint32_t x = 2166136261u; // the items differ with the head (FNV-1a of it)
+  for (char c : head)
+    x = (x ^ static_cast<uint8_t>(c)) * 16777619u;
+  for (int i = 0; s.size() < size; ++i) {
+    x = x * 1103515245u + 12345u;
+    s += std::string(i ? "," : "") + "{\"id\":" + std::to_string(x % 100000) + ",\"user\":\"" +
+         kNames[(x >> 8) % 6] + "\",\"score\":" + std::to_string((x >> 4) % 1000) + "}";
+  }
+  s.resize(size - 2);
+  return s + "]}";
+}
+
+// The 20 bytes a message carries (the whole of a 20-byte message, or its "h" field).
+std::string_view message_head(std::string_view message) {
+  if (message.size() == kPayloadSize) return message;
+  if (message.size() < 7 + kPayloadSize) return {};
+  return message.substr(6, kPayloadSize);
+}
+
+// Raw deflate of one message with a sync flush, the tail removed (RFC 7692 7.2.1); each message
+// on its own, as a client with client_no_context_takeover does.
+class Deflater {
+public:
+  Deflater() { deflateInit2(&z_, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY); }
+  ~Deflater() { deflateEnd(&z_); }
+  std::string compress(std::string_view message) {
+    std::string out(message.size() + 64, '\0');
+    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(message.data()));
+    z_.avail_in = static_cast<uInt>(message.size());
+    z_.next_out = reinterpret_cast<Bytef*>(out.data());
+    z_.avail_out = static_cast<uInt>(out.size());
+    deflate(&z_, Z_SYNC_FLUSH);
+    out.resize(out.size() - z_.avail_out - 4);
+    deflateReset(&z_);
+    return out;
+  }
+
+private:
+  z_stream z_{};
+};
+
+// One connection's inflater; reset after each message unless the server keeps its context.
+class Inflater {
+public:
+  Inflater() { inflateInit2(&z_, -15); }
+  ~Inflater() { inflateEnd(&z_); }
+  Inflater(const Inflater&) = delete;
+  Inflater& operator=(const Inflater&) = delete;
+  // False when the data is not deflate.
+  bool inflate(std::string_view payload, bool reset, std::string& out) {
+    static constexpr char kTail[] = {0, 0, '\xff', '\xff'};
+    out.clear();
+    for (std::string_view piece : {payload, std::string_view(kTail, 4)}) {
+      z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(piece.data()));
+      z_.avail_in = static_cast<uInt>(piece.size());
+      while (z_.avail_in > 0) {
+        char buffer[16384];
+        z_.next_out = reinterpret_cast<Bytef*>(buffer);
+        z_.avail_out = sizeof buffer;
+        const int rc = ::inflate(&z_, Z_SYNC_FLUSH);
+        out.append(buffer, sizeof buffer - z_.avail_out);
+        if (rc != Z_OK && rc != Z_BUF_ERROR) return false;
+        if (rc == Z_BUF_ERROR && z_.avail_out > 0) break;
+      }
+    }
+    if (reset) inflateReset(&z_);
+    return true;
+  }
+
+private:
+  z_stream z_{};
+};
 
 void put_hex(char* out, uint64_t value, int digits) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -239,12 +341,16 @@ struct Connection {
   bool want_write = false; // EPOLLOUT armed
   bool ponged = false;     // idle: answered the final ping
   int attempts = 0;
-  int64_t sent_at = 0;   // echo: when the message in flight left
-  uint64_t last_seq = 0; // subscriber: the last sequence number received
-  bool synced = false;   // subscriber: has seen a sync message
-  std::string in;        // an unfinished handshake response or frame
-  std::string out;       // bytes the socket has not taken yet
-  std::string message;   // fragments of an unfinished message
+  int64_t sent_at = 0;                // echo: when the message in flight left
+  uint64_t last_seq = 0;              // subscriber: the last sequence number received
+  bool synced = false;                // subscriber: has seen a sync message
+  size_t echo_index = 0;              // echo: which of the echo messages is in flight
+  std::string in;                     // an unfinished handshake response or frame
+  std::string out;                    // bytes the socket has not taken yet
+  std::string message;                // fragments of an unfinished message
+  bool compressed = false;            // the message being gathered has RSV1
+  bool server_takeover = false;       // the server did not agree to server_no_context_takeover
+  std::unique_ptr<Inflater> inflater; // with --deflate, made at the first compressed message
 };
 
 enum class Phase { Connecting, Syncing, Running, Holding, Verifying, Done };
@@ -266,7 +372,8 @@ private:
   void on_readable(size_t index);
   void on_handshake(size_t index, std::string_view data);
   size_t on_frames(size_t index, std::string_view data);
-  void on_frame(size_t index, bool fin, uint8_t opcode, std::string_view payload);
+  void on_frame(size_t index, bool fin, bool rsv1, uint8_t opcode, std::string_view payload);
+  void on_data(size_t index, bool compressed, std::string_view payload);
   void on_message(size_t index, std::string_view payload);
   void send(size_t index, std::string_view bytes);
   void flush(size_t index);
@@ -278,6 +385,7 @@ private:
   void on_all_open();
   void tick();
   void publish();
+  std::string message_frame(std::string_view head);
   void on_broadcast_message(Connection& conn, std::string_view payload);
   int finish();
   const char* path_for(Role role) const;
@@ -291,7 +399,13 @@ private:
   std::deque<std::pair<size_t, int64_t>> retrying_; // connection, not before (in time order)
   std::vector<sockaddr_in> sources_;
   sockaddr_in server_{};
-  std::string echo_frame_;
+  // Echo messages: one 20-byte text, or with --size kEchoVariants JSON messages that differ (so a
+  // server that keeps its deflate context can't just point back at the previous one); each
+  // connection sends them in turn.
+  std::vector<std::string> echo_frames_;
+  std::vector<std::string> echo_messages_;
+  Deflater deflater_;
+  std::string inflated_; // scratch for a compressed message
   std::vector<char> read_buffer_ = std::vector<char>(kReadSize);
 
   Phase phase_ = Phase::Connecting;
@@ -321,6 +435,7 @@ private:
   uint64_t closed_by_server_ = 0;
   uint64_t lost_ = 0;
   uint64_t synced_ = 0;
+  uint64_t wire_bytes_ = 0; // bytes read inside the measured window (frames as they came)
   std::string error_;
   LatencyHistogram latency_;
 
@@ -481,6 +596,8 @@ void LoadGenerator::on_event(size_t index, uint32_t events) {
       request += "Sec-WebSocket-Protocol: actioncable-v1-json\r\nOrigin: http://" + options_.host +
                  ":" + std::to_string(options_.port) + "\r\n";
     }
+    if (options_.deflate)
+      request += "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
     request += "\r\n";
     return send(index, request);
   }
@@ -504,6 +621,7 @@ void LoadGenerator::on_readable(size_t index) {
       return close_connection(index, std::strerror(errno));
     }
     received_at_ = now_ns();
+    if (measuring(received_at_)) wire_bytes_ += static_cast<uint64_t>(n);
     const std::string_view data(read_buffer_.data(), static_cast<size_t>(n));
     if (conn.state == State::Handshaking) {
       on_handshake(index, data);
@@ -560,6 +678,12 @@ void LoadGenerator::on_handshake(size_t index, std::string_view data) {
   }
   if (header_value(head, "sec-websocket-accept") != kAccept)
     return fail("handshake: wrong or missing Sec-WebSocket-Accept");
+  if (options_.deflate) {
+    const auto extensions = header_value(head, "sec-websocket-extensions");
+    if (!extensions || !extensions->starts_with("permessage-deflate"))
+      return fail("handshake: the server did not agree on permessage-deflate");
+    conn.server_takeover = extensions->find("server_no_context_takeover") == std::string::npos;
+  }
   const std::string rest = conn.in.substr(end + 4);
   conn.in.clear();
   conn.state = State::Open;
@@ -572,6 +696,10 @@ void LoadGenerator::on_handshake(size_t index, std::string_view data) {
     send(index, masked_frame(0x1, R"({"command":"subscribe","identifier":"{\"channel\":\")" +
                                       std::string(channel) + R"(\"}"})"));
   }
+  // Idle with a message size or deflate: one message each way first, so that what a connection
+  // holds while idle includes whatever using compression left behind.
+  if (conn.role == Role::Idle && (options_.deflate || options_.size != kPayloadSize))
+    send(index, echo_frames_[index % echo_frames_.size()]);
   if (!rest.empty()) {
     const size_t used = on_frames(index, rest);
     if (conn.state == State::Open) conn.in.assign(rest.substr(used));
@@ -586,8 +714,9 @@ size_t LoadGenerator::on_frames(size_t index, std::string_view data) {
     if (available < 2) break;
     const auto* bytes = reinterpret_cast<const uint8_t*>(data.data() + pos);
     const bool fin = bytes[0] & 0x80;
+    const bool rsv1 = bytes[0] & 0x40;
     const uint8_t opcode = bytes[0] & 0x0f;
-    if ((bytes[0] & 0x70) || (bytes[1] & 0x80)) {
+    if ((bytes[0] & (options_.deflate ? 0x30 : 0x70)) || (bytes[1] & 0x80)) {
       fail("server sent a frame with reserved bits or a mask");
       break;
     }
@@ -610,18 +739,21 @@ size_t LoadGenerator::on_frames(size_t index, std::string_view data) {
       break;
     }
     if (available < header + length) break;
-    on_frame(index, fin, opcode, data.substr(pos + header, length));
+    on_frame(index, fin, rsv1, opcode, data.substr(pos + header, length));
     pos += header + length;
   }
   return pos;
 }
 
-void LoadGenerator::on_frame(size_t index, bool fin, uint8_t opcode, std::string_view payload) {
+void LoadGenerator::on_frame(size_t index, bool fin, bool rsv1, uint8_t opcode,
+                             std::string_view payload) {
   Connection& conn = connections_[index];
+  if (rsv1 && (opcode == 0x0 || opcode >= 0x8)) return fail("RSV1 on a continuation or control");
   switch (opcode) {
   case 0x1:
   case 0x2:
-    if (fin && conn.message.empty()) return on_message(index, payload);
+    conn.compressed = rsv1;
+    if (fin) return on_data(index, rsv1, payload);
     conn.message.assign(payload);
     return;
   case 0x0:
@@ -629,7 +761,7 @@ void LoadGenerator::on_frame(size_t index, bool fin, uint8_t opcode, std::string
     if (fin) {
       const std::string message = std::move(conn.message);
       conn.message.clear();
-      on_message(index, message);
+      on_data(index, conn.compressed, message);
     }
     return;
   case 0x9:
@@ -671,13 +803,24 @@ std::optional<std::string_view> cable_payload(std::string_view text) {
   return text.substr(start, end == std::string_view::npos ? 0 : end - start);
 }
 
-// What the publisher sends for `payload`: the payload itself, or in ActionCable the command that
-// performs PubChannel#publish (which broadcasts data["p"] to the stream).
-std::string publisher_frame(bool cable, std::string_view payload) {
-  if (!cable) return masked_frame(0x1, payload);
-  return masked_frame(0x1, R"({"command":"message","identifier":"{\"channel\":\"PubChannel\"}",)"
-                           R"("data":"{\"action\":\"b\",\"p\":\")" +
-                               std::string(payload) + R"(\"}"})");
+// The ActionCable command that performs PubChannel#b, which broadcasts data["p"] (`payload`) to
+// the stream.
+std::string cable_command(std::string_view payload) {
+  return R"({"command":"message","identifier":"{\"channel\":\"PubChannel\"}",)"
+         R"("data":"{\"action\":\"b\",\"p\":\")" +
+         std::string(payload) + R"(\"}"})";
+}
+
+// A whole message as it came: inflated first when compressed.
+void LoadGenerator::on_data(size_t index, bool compressed, std::string_view payload) {
+  if (!compressed) return on_message(index, payload);
+  Connection& conn = connections_[index];
+  if (!conn.inflater) conn.inflater = std::make_unique<Inflater>();
+  if (!conn.inflater->inflate(payload, !conn.server_takeover, inflated_))
+    return fail("a compressed message is not deflate data");
+  const std::string message = std::move(inflated_);
+  inflated_.clear();
+  on_message(index, message);
 }
 
 void LoadGenerator::on_message(size_t index, std::string_view raw) {
@@ -690,7 +833,8 @@ void LoadGenerator::on_message(size_t index, std::string_view raw) {
   }
   switch (conn.role) {
   case Role::Echo: {
-    if (payload != kEchoPayload) return fail("echo payload differs from what was sent");
+    if (payload != echo_messages_[conn.echo_index])
+      return fail("echo payload differs from what was sent");
     const int64_t now = received_at_;
     if (measuring(now)) {
       ++received_;
@@ -700,7 +844,8 @@ void LoadGenerator::on_message(size_t index, std::string_view raw) {
     if (phase_ != Phase::Running || now >= measure_end_) return;
     conn.sent_at = now;
     if (measuring(now)) ++sent_;
-    return send(index, echo_frame_);
+    conn.echo_index = (conn.echo_index + 1) % echo_frames_.size();
+    return send(index, echo_frames_[conn.echo_index]);
   }
   case Role::Subscriber:
     return on_broadcast_message(conn, payload);
@@ -714,17 +859,29 @@ void LoadGenerator::on_message(size_t index, std::string_view raw) {
 // A message to the subscribers: "S" + padding during the sync phase, else 8 hex digits of
 // sequence number and 12 of send time (nanoseconds since the run started).
 void LoadGenerator::publish() {
-  char payload[kPayloadSize];
+  char head[kPayloadSize];
   const int64_t now = now_ns();
   const uint64_t seq = ++published_;
-  put_hex(payload, seq, 8);
-  put_hex(payload + 8, static_cast<uint64_t>(now - started_), 12);
+  put_hex(head, seq, 8);
+  put_hex(head + 8, static_cast<uint64_t>(now - started_), 12);
   if (measuring(now)) ++sent_;
-  send(publisher_, publisher_frame(options_.cable, std::string_view(payload, kPayloadSize)));
+  send(publisher_, message_frame(std::string_view(head, kPayloadSize)));
 }
 
-void LoadGenerator::on_broadcast_message(Connection& conn, std::string_view payload) {
-  if (payload.size() != kPayloadSize) return fail("broadcast message of the wrong size");
+// The frame of a message carrying `head` (20 bytes): the head alone, or --size bytes of JSON;
+// compressed with --deflate.
+std::string LoadGenerator::message_frame(std::string_view head) {
+  std::string message =
+      options_.size == kPayloadSize ? std::string(head) : json_message(head, options_.size);
+  if (options_.cable) message = cable_command(message);
+  if (!options_.deflate) return masked_frame(0x1, message);
+  return masked_frame(0x1, deflater_.compress(message), true);
+}
+
+void LoadGenerator::on_broadcast_message(Connection& conn, std::string_view message) {
+  if (message.size() != options_.size) return fail("broadcast message of the wrong size");
+  const std::string_view payload = message_head(message);
+  if (payload.size() != kPayloadSize) return fail("broadcast message is not what was published");
   if (payload[0] == 'S') {
     if (!conn.synced) {
       conn.synced = true;
@@ -796,7 +953,8 @@ void LoadGenerator::on_all_open() {
     start_running(now);
     for (size_t i = 0; i < connections_.size(); ++i) {
       connections_[i].sent_at = now_ns();
-      send(i, echo_frame_);
+      connections_[i].echo_index = i % echo_frames_.size();
+      send(i, echo_frames_[connections_[i].echo_index]);
     }
     return;
   case Mode::Broadcast:
@@ -838,7 +996,7 @@ void LoadGenerator::tick() {
     if (now >= next_sync_) {
       std::string sync(kPayloadSize, '.');
       sync[0] = 'S';
-      send(publisher_, publisher_frame(options_.cable, sync));
+      send(publisher_, message_frame(sync));
       next_sync_ = now + 20'000'000;
     }
     return;
@@ -903,6 +1061,7 @@ int LoadGenerator::finish() {
     add("messages=%llu", static_cast<unsigned long long>(received_));
     add("rate=%.1f", static_cast<double>(received_) / seconds);
     add("sent=%llu", static_cast<unsigned long long>(sent_));
+    add("wire_bytes=%llu", static_cast<unsigned long long>(wire_bytes_));
     if (options_.mode == Mode::Broadcast) add("lost=%llu", static_cast<unsigned long long>(lost_));
     add("p50_us=%.1f", static_cast<double>(latency_.percentile(0.50)) / 1e3);
     add("p90_us=%.1f", static_cast<double>(latency_.percentile(0.90)) / 1e3);
@@ -955,7 +1114,16 @@ int LoadGenerator::run() {
     fail(std::string("epoll_create1: ") + std::strerror(errno));
     return finish();
   }
-  echo_frame_ = masked_frame(0x1, kEchoPayload);
+  const size_t variants = options_.size == kPayloadSize ? 1 : kEchoVariants;
+  for (size_t i = 0; i < variants; ++i) {
+    char head[kPayloadSize + 1];
+    std::snprintf(head, sizeof head, "ws_load echo %07zu", i);
+    echo_messages_.push_back(options_.size == kPayloadSize ? std::string(kEchoPayload)
+                                                           : json_message(head, options_.size));
+    echo_frames_.push_back(options_.deflate
+                               ? masked_frame(0x1, deflater_.compress(echo_messages_.back()), true)
+                               : masked_frame(0x1, echo_messages_.back()));
+  }
   connections_.resize(total);
   for (size_t i = 0; i < total; ++i) {
     Connection& conn = connections_[i];

@@ -37,6 +37,9 @@ end
 
 abort "bromine: libcrypto not found (libssl-dev): run bin/setup" unless have_library("crypto")
 abort "bromine: libpthread not found: run bin/setup" unless have_library("pthread")
+unless have_library("z", "deflateInit2_", "zlib.h")
+  abort "bromine: zlib not found (zlib1g-dev, for WebSocket compression): run bin/setup"
+end
 unless have_library("hiredis", "redisConnect", "hiredis/hiredis.h")
   abort "bromine: hiredis not found (libhiredis-dev, for --redis): run bin/setup"
 end
@@ -58,7 +61,7 @@ $CXXFLAGS << " -Werror" if werror
 # compiled loose, as in core/CMakeLists.txt (which says why): the parser enforces strict framing.
 $CFLAGS << " -fvisibility=hidden -O2 -w -DLLHTTP_STRICT_MODE=0"
 
-$LIBS << " -lstdc++" # -lcrypto, -lpthread and -lhiredis were added by have_library
+$LIBS << " -lstdc++" # -lcrypto, -lpthread, -lz and -lhiredis were added by have_library
 
 create_makefile("bromine/bromine")
 

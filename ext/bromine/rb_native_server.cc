@@ -155,6 +155,8 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   core.websocket_max_message = bytes_option(options, "max_message", core.websocket_max_message);
   core.max_buffered_bytes = bytes_option(options, "max_buffered", core.max_buffered_bytes);
   core.websocket_ping_interval = seconds_option(options, "ping", core.websocket_ping_interval);
+  VALUE ws_deflate = option(options, "ws_deflate");
+  if (!NIL_P(ws_deflate)) core.websocket_deflate.enabled = RTEST(ws_deflate);
 
   VALUE bind = option(options, "bind");
   VALUE port = option(options, "port");

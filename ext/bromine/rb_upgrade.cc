@@ -97,11 +97,16 @@ void upgrade_to_websocket(Exchange& ex, VALUE handler) {
   ResponseHead head(ex.out, info, 101);
   add_app_headers(ex, head);
   head.add("Sec-WebSocket-Accept", websocket_accept(ex.work->request.header("sec-websocket-key")));
+  // permessage-deflate, when the client offers it and --ws-deflate is on.
+  WebSocketExtensions agreed =
+      negotiate_websocket_extensions(ex.work->request.header("sec-websocket-extensions"),
+                                     ex.context->server->options().websocket_deflate);
+  if (!agreed.header.empty()) head.add("Sec-WebSocket-Extensions", agreed.header);
   head.finish_upgrade("websocket");
   std::shared_ptr<UpgradedEvents> events = prepare_upgrade(*ex.context, ex.env, handler, false);
   ex.status = 101;
   ex.head_sent = ex.ended = true;
-  ex.work->responder.upgrade_to_websocket(std::move(ex.out), std::move(events));
+  ex.work->responder.upgrade_to_websocket(std::move(ex.out), std::move(events), agreed.deflate);
   ex.out.clear();
 }
 

@@ -36,6 +36,8 @@ module Bromine
                                      time allowed for a request's headers, and for each
                                      pause in its body or in reading the response (default: 20)
             --ping SECONDS           WebSocket ping interval (default: 40)
+        --ws-deflate on|off      WebSocket compression (permessage-deflate) when the client
+                                 offers it (default: on)
             --shutdown-timeout SECONDS
                                      time given to requests in flight on shutdown (default: 10)
         -v, --log                    access log in Common Log Format, on stdout

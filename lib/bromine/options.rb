@@ -29,6 +29,7 @@ module Bromine
       keep_alive: 40,
       request_timeout: 20,
       ping: 40,
+      ws_deflate: true,
       shutdown_timeout: 10,
       log: false,
       redis: nil
@@ -51,6 +52,7 @@ module Bromine
       keep_alive: ["--keep-alive", nil, :positive_seconds],
       request_timeout: ["--request-timeout", nil, :positive_seconds],
       ping: ["--ping", nil, :positive_seconds],
+      ws_deflate: ["--ws-deflate", nil, :switch],
       shutdown_timeout: ["--shutdown-timeout", nil, :seconds],
       log: ["--log", "-v", :flag],
       redis: ["--redis", nil, :redis_url],
@@ -68,6 +70,7 @@ module Bromine
       positive_seconds: "a number of seconds above 0",
       seconds: "a number of seconds, 0 or more",
       flag: "true or false",
+      switch: "on or off",
       redis_url: "a redis://[:password@]host[:port][/db] or unix:///path URL",
       header_value: "a header value without line breaks"
     }.freeze
@@ -230,6 +233,13 @@ module Bromine
 
       def convert_header_value(value)
         value if value.is_a?(String) && !value.match?(/[\r\n\0]/)
+      end
+
+      def convert_switch(value)
+        case value
+        when true, "on", "true", "yes", "1" then true
+        when false, "off", "false", "no", "0" then false
+        end
       end
 
       def convert_flag(value)

@@ -318,6 +318,7 @@ module Bromine
         max_message: @options[:max_message],
         max_buffered: @options[:max_buffered],
         ping: @options[:ping],
+        ws_deflate: @options[:ws_deflate],
         shutdown_timeout: @options[:shutdown_timeout],
         log: @options[:log],
         redis: @options[:redis],

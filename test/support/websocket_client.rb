@@ -248,13 +248,15 @@ module BromineTest
   class DriverClient
     attr_reader :url, :driver
 
-    def initialize(port, path, protocols: nil, headers: {}, timeout: RawClient::DEFAULT_TIMEOUT)
+    # extensions: websocket-extensions objects to offer (PermessageDeflate, say).
+    def initialize(port, path, protocols: nil, headers: {}, extensions: [], timeout: RawClient::DEFAULT_TIMEOUT)
       @timeout = timeout
       @socket = Socket.tcp("127.0.0.1", port, connect_timeout: timeout)
       @url = "ws://127.0.0.1:#{port}#{path}"
       @events = []
       @driver = WebSocket::Driver.client(self, protocols: protocols, max_length: 64 << 20)
       headers.each { |name, value| @driver.set_header(name, value) }
+      extensions.each { |extension| @driver.add_extension(extension) }
       @driver.on(:open) { @events << [:open] }
       @driver.on(:message) { |event| @events << [:message, event.data] }
       @driver.on(:close) { |event| @events << [:close, event.code, event.reason] }

@@ -4,6 +4,7 @@
 #include "bromine/http_request.h"
 #include "bromine/unique_fd.h"
 #include "bromine/upgraded.h"
+#include "bromine/websocket.h"
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace bromine {
@@ -66,8 +68,10 @@ public:
   void respond(std::string bytes, bool keep_alive, int status, uint64_t body_bytes);
 
   // Sends `head` (a complete 101 response) and turns the connection into a WebSocket whose
-  // events go to `events`. Only for a request with is_websocket_upgrade().
-  void upgrade_to_websocket(std::string head, std::shared_ptr<UpgradedEvents> events);
+  // events go to `events`. Only for a request with is_websocket_upgrade(). `deflate` is what
+  // negotiate_websocket_extensions agreed on, when `head` carries its Sec-WebSocket-Extensions.
+  void upgrade_to_websocket(std::string head, std::shared_ptr<UpgradedEvents> events,
+                            std::optional<WebSocketDeflateParams> deflate = std::nullopt);
 
   // Sends `head` (a complete 200 text/event-stream head, unframed) and keeps the connection as
   // a Server-Sent Events stream whose events go to `events` (on_message is never called).

@@ -80,6 +80,8 @@ public:
   bool stopping() const;
 
   EventLoop& loop();
+  // What the server was configured with (to negotiate WebSocket extensions, say). Any thread.
+  const ServerOptions& options() const;
 
 private:
   std::unique_ptr<ServerCore> core_;

@@ -2,6 +2,8 @@
 // data, read by every connection through its host.
 #pragma once
 
+#include "bromine/websocket.h"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -20,6 +22,9 @@ struct ServerOptions {
   std::chrono::milliseconds shutdown_timeout{10'000};
   // Largest WebSocket message accepted (1009 above).
   uint64_t websocket_max_message = 1 << 20;
+  // permessage-deflate (RFC 7692): whether WebSockets may agree on it and how the server
+  // compresses. negotiate_websocket_extensions reads it when the 101 is built.
+  WebSocketDeflateOptions websocket_deflate;
   // Idle WebSocket connections are pinged this often, and dropped if a whole interval passes
   // without an answer. Zero disables pings.
   std::chrono::milliseconds websocket_ping_interval{40'000};

@@ -283,17 +283,17 @@ void HttpConnection::hand_over(std::string head, std::shared_ptr<UpgradedEvents>
   raw->start();
 }
 
-void HttpConnection::upgrade_to_websocket(std::string head,
-                                          std::shared_ptr<UpgradedEvents> events) {
+void HttpConnection::upgrade_to_websocket(std::string head, std::shared_ptr<UpgradedEvents> events,
+                                          std::optional<WebSocketDeflateParams> deflate) {
   hand_over(std::move(head), std::move(events), 101, "the connection ended before the upgrade",
-            [this](uint64_t id, UniqueFd socket, WriteQueue output,
-                   std::shared_ptr<UpgradedEvents> ws_events) {
+            [this, deflate](uint64_t id, UniqueFd socket, WriteQueue output,
+                            std::shared_ptr<UpgradedEvents> ws_events) {
               // Upgraded from inside dispatch(): the rest of this read is not in unread_ yet.
               unread_.append(input_after_request_);
               input_after_request_ = {};
-              return std::make_unique<WebSocketConnection>(host_, id, std::move(socket),
-                                                           std::move(output), std::move(unread_),
-                                                           std::move(ws_events));
+              return std::make_unique<WebSocketConnection>(
+                  host_, id, std::move(socket), std::move(output), std::move(unread_),
+                  std::move(ws_events), deflate, http_.websocket_deflate);
             });
 }
 

@@ -24,12 +24,15 @@
 
 namespace bromine {
 
+class WebSocketDeflateContext;
+
 // What every HTTP connection of one server shares. The server owns it, and it outlives them.
 struct HttpContext {
   ParserLimits limits;
   RequestHandler handler;
   AccessLog access_log;
-  std::optional<StaticFiles> static_files; // with ServerOptions::public_dir
+  std::optional<StaticFiles> static_files;              // with ServerOptions::public_dir
+  WebSocketDeflateContext* websocket_deflate = nullptr; // for WebSockets that agreed on deflate
 };
 
 // Lives on the loop thread; every method is called there.
@@ -47,7 +50,8 @@ public:
   void queue_file(UniqueFd file, uint64_t offset, uint64_t length);
   void end_response(bool keep_alive, int status, uint64_t body_bytes);
   void hijacked();
-  void upgrade_to_websocket(std::string head, std::shared_ptr<UpgradedEvents> events);
+  void upgrade_to_websocket(std::string head, std::shared_ptr<UpgradedEvents> events,
+                            std::optional<WebSocketDeflateParams> deflate);
   void upgrade_to_event_stream(std::string head, std::shared_ptr<UpgradedEvents> events);
   void wait_for_drain(std::shared_ptr<DrainWait> waiter, uint64_t limit);
   // The app reads the socket itself from now on (a 101 it answered): what was read past the

@@ -76,12 +76,13 @@ void Responder::respond(std::string bytes, bool keep_alive, int status, uint64_t
   host_ = nullptr;
 }
 
-void Responder::upgrade_to_websocket(std::string head, std::shared_ptr<UpgradedEvents> events) {
+void Responder::upgrade_to_websocket(std::string head, std::shared_ptr<UpgradedEvents> events,
+                                     std::optional<WebSocketDeflateParams> deflate) {
   if (!host_) return;
   with_connection<HttpConnection>(
       *host_, connection_id_,
-      [head = std::move(head), events = std::move(events)](HttpConnection& c) mutable {
-        c.upgrade_to_websocket(std::move(head), std::move(events));
+      [head = std::move(head), events = std::move(events), deflate](HttpConnection& c) mutable {
+        c.upgrade_to_websocket(std::move(head), std::move(events), deflate);
       });
   host_ = nullptr;
 }

@@ -90,4 +90,8 @@ EventLoop& Server::loop() {
   return core_->loop();
 }
 
+const ServerOptions& Server::options() const {
+  return core_->options();
+}
+
 } // namespace bromine

@@ -3,6 +3,7 @@
 
 #include "sse/sse_event.h"
 #include "upgraded/upgraded_connection.h"
+#include "websocket/websocket_connection.h"
 #include "websocket/websocket_frame.h"
 
 #include <algorithm>
@@ -21,7 +22,9 @@ constexpr auto kStaticCacheValid = std::chrono::milliseconds(1000);
 } // namespace
 
 ServerCore::ServerCore(ServerOptions opts)
-    : options_(std::move(opts)), budget_(options_.max_buffered_bytes) {
+    : options_(std::move(opts)), budget_(options_.max_buffered_bytes),
+      websocket_deflate_(options_.websocket_deflate) {
+  http_.websocket_deflate = &websocket_deflate_;
   http_.limits.max_header_bytes = options_.max_header_bytes;
   http_.limits.max_body_bytes = options_.max_body_bytes;
   http_.limits.spool_threshold = options_.body_spool_threshold;
@@ -89,13 +92,22 @@ void ServerCore::channel_changed(std::string_view channel, bool subscribed) {
   }
 }
 
-// One encoding per protocol, shared by every direct subscriber; callback subscribers get the text.
+// One encoding per protocol, and for WebSockets per deflate window in use, shared by every direct
+// subscriber; callback subscribers get the text.
 void ServerCore::deliver(std::string_view channel, std::string_view message, bool binary) {
   // A copy: a delivery may close a subscriber, which changes the registry.
   delivery_scratch_ = pubsub_.subscribers(channel);
   std::shared_ptr<const std::string> websocket_frame;
+  // By window bits 8-15: compressed once per window size, not per subscriber. A message that
+  // stays plain (short, or no smaller compressed) shares websocket_frame.
+  std::array<std::shared_ptr<const std::string>, 8> compressed_frames;
   std::shared_ptr<const std::string> event;
   framed_delivery_.begin(message, binary);
+  auto plain_frame = [&] {
+    if (!websocket_frame)
+      websocket_frame = std::make_shared<const std::string>(encode_message_frame(message, binary));
+    return websocket_frame;
+  };
   for (const auto& subscriber : delivery_scratch_) {
     if (subscriber.id == kChannelListenerId) {
       if (channel_listener_) channel_listener_(channel, message, binary);
@@ -112,11 +124,18 @@ void ServerCore::deliver(std::string_view channel, std::string_view message, boo
     if (subscriber.to_events) {
       target->deliver_publish(channel, message);
     } else if (target->protocol() == UpgradedConnection::Protocol::WebSocket) {
-      if (!websocket_frame) {
-        websocket_frame =
-            std::make_shared<const std::string>(encode_message_frame(message, binary));
+      const int bits = static_cast<WebSocketConnection*>(target)->deflate_window_bits();
+      if (bits == 0) {
+        target->send_shared(plain_frame());
+        continue;
       }
-      target->send_shared(websocket_frame);
+      auto& frame = compressed_frames[static_cast<size_t>(bits - 8)];
+      if (!frame) {
+        auto compressed = websocket_deflate_.compressed_frame(message, binary, bits);
+        frame = compressed ? std::make_shared<const std::string>(std::move(*compressed))
+                           : plain_frame();
+      }
+      target->send_shared(frame);
     } else {
       if (!event) event = std::make_shared<const std::string>(encode_sse_event(message));
       target->send_shared(event);

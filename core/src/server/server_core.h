@@ -13,6 +13,7 @@
 #include "pubsub/redis_bridge.h"
 #include "pubsub/relay_peer.h"
 #include "server/framed_delivery.h"
+#include "websocket/websocket_deflate_context.h"
 
 #include <array>
 #include <atomic>
@@ -100,6 +101,7 @@ private:
   ServerOptions options_;
   MemoryBudget budget_;
   HttpContext http_;
+  WebSocketDeflateContext websocket_deflate_;
   PubSubRegistry pubsub_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::function<void()> after_batch_hook_;

@@ -14,6 +14,8 @@ namespace {
 
 // How long to wait for the peer's close frame, or for it to close TCP after ours.
 constexpr auto kCloseWait = std::chrono::seconds(3);
+// Pongs that may wait unsent in the queue: a short burst of pings gets one each (Autobahn 2.10).
+constexpr uint8_t kMaxQueuedPongs = 16;
 // Past this much sent to the kernel and not yet taken by the peer, pongs wait (see answer_ping).
 constexpr int kPongBacklog = 16 * 1024;
 
@@ -29,10 +31,19 @@ int unsent_bytes(int fd) {
 
 WebSocketConnection::WebSocketConnection(ConnectionHost& host, uint64_t id, UniqueFd socket,
                                          WriteQueue output, std::string early_input,
-                                         std::shared_ptr<UpgradedEvents> events)
+                                         std::shared_ptr<UpgradedEvents> events,
+                                         std::optional<WebSocketDeflateParams> deflate,
+                                         WebSocketDeflateContext* deflate_context)
     : UpgradedConnection(host, id, std::move(socket), std::move(output), std::move(events)),
       early_input_(std::move(early_input)),
-      parser_(WebSocketParserOptions{host.options().websocket_max_message}) {}
+      parser_(WebSocketParserOptions{host.options().websocket_max_message,
+                                     deflate.has_value() && deflate_context != nullptr}) {
+  if (deflate && deflate_context) {
+    deflate_context_ = deflate_context;
+    deflate_window_bits_ = deflate->server_window_bits;
+    inflater_.emplace(*deflate, host.options().websocket_max_message, deflate_context->inflaters());
+  }
+}
 
 WebSocketConnection::~WebSocketConnection() = default;
 
@@ -90,7 +101,9 @@ void WebSocketConnection::process(std::span<char> data) {
     case WebSocketFrameEvent::Type::kNeedMore:
       return;
     case WebSocketFrameEvent::Type::kData:
-      if (auto message = assembler_.add(event)) {
+      if (event.compressed) {
+        if (!inflate_piece(event)) return;
+      } else if (auto message = assembler_.add(event)) {
         if (state_ == State::Open) {
           deliver_message(message->text(), message->opcode == WebSocketOpcode::kBinary);
         }
@@ -118,6 +131,23 @@ void WebSocketConnection::process(std::span<char> data) {
   }
 }
 
+bool WebSocketConnection::inflate_piece(const WebSocketFrameEvent& event) {
+  const WebSocketMessageInflater::Result result = inflater_->add(event);
+  switch (result.type) {
+  case WebSocketMessageInflater::Result::Type::kNeedMore:
+    break;
+  case WebSocketMessageInflater::Result::Type::kMessage:
+    if (state_ == State::Open) {
+      deliver_message(result.message.text(), result.message.opcode == WebSocketOpcode::kBinary);
+    }
+    break;
+  case WebSocketMessageInflater::Result::Type::kError:
+    begin_final_close(result.close_code, result.reason, false);
+    return false;
+  }
+  return true;
+}
+
 // The connection must close (the peer's close frame, or a protocol error). Messages already handed
 // to the app may still be answered, so the close frame waits until the app says it is done with
 // them (UpgradedEvents::defer_close), or for kCloseWait at most. Input is no longer read.
@@ -142,16 +172,17 @@ void WebSocketConnection::complete_final_close() {
   flush();
 }
 
-// Only the latest ping needs an answer (RFC 6455 5.5.3). While a pong waits in our queue, or the
-// kernel holds more than kPongBacklog for a peer that isn't reading, a newer ping replaces the
-// pong not sent yet: a flood of pings costs one pong, not one each.
+// Only the latest ping needs an answer (RFC 6455 5.5.3), but peers expect one pong per ping of a
+// short burst. Up to kMaxQueuedPongs wait in the queue; past them, or while the kernel holds more
+// than kPongBacklog for a peer that isn't reading, a newer ping replaces the pong not sent yet, so
+// a flood of pings costs a few pongs, not one each.
 void WebSocketConnection::answer_ping(std::span<const std::byte> payload) {
-  if (pong_queued_ || unsent_bytes(socket_.get()) > kPongBacklog) {
+  if (pongs_queued_ >= kMaxQueuedPongs || unsent_bytes(socket_.get()) > kPongBacklog) {
     pending_pong_ = encode_pong_frame(payload);
     return;
   }
   queue_control(encode_pong_frame(payload).view());
-  pong_queued_ = true;
+  ++pongs_queued_;
 }
 
 // The pong that waits goes before anything queued after its ping.
@@ -159,7 +190,7 @@ void WebSocketConnection::queue_pending_pong() {
   if (!pending_pong_ || closing_after_flush_) return;
   queue_control(pending_pong_->view());
   pending_pong_.reset();
-  pong_queued_ = true;
+  ++pongs_queued_;
 }
 
 void WebSocketConnection::resume_input() {
@@ -173,7 +204,11 @@ void WebSocketConnection::queue_control(std::string_view frame) {
 void WebSocketConnection::send_message(std::string_view data, bool binary) {
   if ((state_ != State::Open && state_ != State::Draining) || over_limit()) return;
   queue_pending_pong();
-  queue_bytes(encode_message_frame(data, binary));
+  if (deflate_context_) {
+    queue_bytes(deflate_context_->frame(data, binary, deflate_window_bits_));
+  } else {
+    queue_bytes(encode_message_frame(data, binary));
+  }
 }
 
 void WebSocketConnection::send_shared(std::shared_ptr<const std::string> frame) {
@@ -197,7 +232,7 @@ void WebSocketConnection::close(uint16_t code, std::string_view reason) {
 }
 
 void WebSocketConnection::on_output_sent() {
-  pong_queued_ = false;
+  pongs_queued_ = 0;
   if (pending_pong_ && !closing_after_flush_ && unsent_bytes(socket_.get()) <= kPongBacklog) {
     queue_pending_pong();
     return;
@@ -221,7 +256,7 @@ void WebSocketConnection::check_timeout(EventLoop::Clock::time_point now) {
     return;
   }
   // A pong held back while the peer wasn't reading goes out within a sweep.
-  if (pending_pong_ && !pong_queued_) queue_pending_pong();
+  if (pending_pong_ && pongs_queued_ == 0) queue_pending_pong();
   auto interval = ping_interval_;
   if (interval.count() <= 0 || now - last_input_ < interval) return;
   if (shared_->input_paused.load(std::memory_order_relaxed)) {
@@ -250,6 +285,7 @@ void WebSocketConnection::force_close() {
 void WebSocketConnection::finish(uint16_t code, std::string_view reason) {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
+  if (inflater_) inflater_->clear(); // an unfinished message's inflater goes back to the pool
   release(code, reason);
 }
 

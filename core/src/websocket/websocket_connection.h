@@ -5,6 +5,8 @@
 #include "bromine/upgraded.h"
 #include "io/write_queue.h"
 #include "upgraded/upgraded_connection.h"
+#include "websocket/permessage_deflate.h"
+#include "websocket/websocket_deflate_context.h"
 #include "websocket/websocket_frame.h"
 
 #include <cstdint>
@@ -20,9 +22,12 @@ namespace bromine {
 class WebSocketConnection final : public UpgradedConnection {
 public:
   // Takes over an HTTP connection's socket, its queued output (the 101) and any bytes the client
-  // sent after its handshake.
+  // sent after its handshake. With `deflate` (what the 101 agreed on), messages are compressed
+  // through `deflate_context`, which must then be given and outlive the connection.
   WebSocketConnection(ConnectionHost& host, uint64_t id, UniqueFd socket, WriteQueue output,
-                      std::string early_input, std::shared_ptr<UpgradedEvents> events);
+                      std::string early_input, std::shared_ptr<UpgradedEvents> events,
+                      std::optional<WebSocketDeflateParams> deflate = std::nullopt,
+                      WebSocketDeflateContext* deflate_context = nullptr);
   ~WebSocketConnection() override;
 
   void start();
@@ -40,6 +45,8 @@ public:
   void resume_input() override;
 
   bool closed() const override { return state_ == State::Closed; }
+  // The window the server compresses this connection's messages with; 0 without permessage-deflate.
+  int deflate_window_bits() const { return deflate_window_bits_; }
   void check_timeout(EventLoop::Clock::time_point now) override;
   void begin_shutdown() override;
   void force_close() override;
@@ -54,6 +61,8 @@ private:
 
   void read_input();
   void process(std::span<char> data);
+  // One piece of a compressed message; false when it failed the connection.
+  bool inflate_piece(const WebSocketFrameEvent& event);
   void queue_control(std::string_view frame);
   void answer_ping(std::span<const std::byte> payload);
   void queue_pending_pong();
@@ -65,13 +74,16 @@ private:
   std::string early_input_;
   WebSocketFrameParser parser_;
   WebSocketMessageAssembler assembler_;
+  WebSocketDeflateContext* deflate_context_ = nullptr;
+  std::optional<WebSocketMessageInflater> inflater_; // with permessage-deflate
+  int deflate_window_bits_ = 0;
   EventLoop::Clock::time_point last_input_;
   EventLoop::Clock::time_point close_deadline_;
   State state_ = State::Open;
   uint16_t close_code_ = 1006;
   std::string close_reason_;
   std::optional<WebSocketControlFrame> pending_pong_;
-  bool pong_queued_ = false; // a pong is in the queue, not yet sent
+  uint8_t pongs_queued_ = 0; // pongs in the queue, not yet sent
   bool ping_outstanding_ = false;
   bool shutting_down_ = false;
   bool closing_after_flush_ = false; // close TCP once everything queued is sent

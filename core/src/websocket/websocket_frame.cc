@@ -27,11 +27,13 @@ constexpr std::size_t client_header_length(std::uint8_t second_byte) {
 constexpr std::size_t kKeptAssemblerCapacity = 16 * 1024;
 
 std::size_t write_header(WebSocketOpcode opcode, bool fin, std::uint64_t payload_size,
-                         const WebSocketMaskKey* key, std::span<std::byte> out) {
+                         const WebSocketMaskKey* key, std::span<std::byte> out,
+                         bool compressed = false) {
   const std::size_t size = websocket_frame_header_size(payload_size, key != nullptr);
   if (out.size() < size || (payload_size >> 63) != 0) return 0;
   const std::uint8_t mask_bit = key != nullptr ? 0x80 : 0x00;
-  out[0] = std::byte((fin ? 0x80 : 0x00) | static_cast<std::uint8_t>(opcode));
+  out[0] = std::byte((fin ? 0x80 : 0x00) | (compressed ? 0x40 : 0x00) |
+                     static_cast<std::uint8_t>(opcode));
   std::size_t at = 2;
   if (payload_size < 126) {
     out[1] = std::byte(mask_bit | payload_size);
@@ -191,12 +193,17 @@ WebSocketFrameEvent WebSocketFrameParser::parse_impl(std::span<const std::byte> 
 }
 
 bool WebSocketFrameParser::check_first_byte(std::uint8_t b0) {
-  if ((b0 & 0x70) != 0) return fail(websocket_close::kProtocolError, "reserved bits set");
+  if ((b0 & 0x30) != 0) return fail(websocket_close::kProtocolError, "reserved bits set");
   const std::uint8_t opcode = b0 & 0x0F;
   if ((opcode > 0x2 && opcode < 0x8) || opcode > 0xA)
     return fail(websocket_close::kProtocolError, "reserved opcode");
   frame_opcode_ = static_cast<WebSocketOpcode>(opcode);
   fin_ = (b0 & 0x80) != 0;
+  frame_compressed_ = (b0 & 0x40) != 0;
+  // RSV1 is permessage-deflate's "compressed" bit: only on a message's first frame, once agreed.
+  if (frame_compressed_ && (!options_.allow_compressed || is_control(frame_opcode_) ||
+                            frame_opcode_ == WebSocketOpcode::kContinuation))
+    return fail(websocket_close::kProtocolError, "reserved bits set");
   if (is_control(frame_opcode_)) {
     if (!fin_) return fail(websocket_close::kProtocolError, "fragmented control frame");
   } else if (frame_opcode_ == WebSocketOpcode::kContinuation) {
@@ -239,11 +246,17 @@ bool WebSocketFrameParser::start_frame(const std::uint8_t* header) {
   }
   if (frame_opcode_ != WebSocketOpcode::kContinuation) {
     message_opcode_ = frame_opcode_;
+    message_compressed_ = frame_compressed_;
     message_size_ = 0;
     text_validator_.reset();
   }
-  // message_size_ never exceeds the maximum, so the subtraction cannot wrap.
-  if (length > options_.max_message_size - message_size_)
+  // Deflate may make incompressible data a little longer (5 bytes per stored block of up to 64
+  // KiB): a compressed message may use that much more; the inflater checks what it inflates to.
+  const std::uint64_t max = options_.max_message_size;
+  const std::uint64_t margin = message_compressed_ ? (max >> 10) + 64 : 0;
+  const std::uint64_t limit = max > UINT64_MAX - margin ? UINT64_MAX : max + margin;
+  // message_size_ never exceeds the limit, so the subtraction cannot wrap.
+  if (length > limit - message_size_)
     return fail(websocket_close::kMessageTooBig, "message too big");
   message_size_ += length;
   in_message_ = !fin_;
@@ -270,11 +283,12 @@ WebSocketFrameEvent WebSocketFrameParser::data_piece(const std::byte* src, std::
   event.frame_end = remaining_ == 0;
   event.message_start = event.frame_start && frame_opcode_ != WebSocketOpcode::kContinuation;
   event.message_end = event.frame_end && fin_;
+  event.compressed = message_compressed_;
   event.frame_size = frame_size_;
   event.consumed = take;
   event.payload = {dst, take};
 
-  if (message_opcode_ == WebSocketOpcode::kText) {
+  if (message_opcode_ == WebSocketOpcode::kText && !message_compressed_) {
     const Utf8Status status = text_validator_.feed(event.payload);
     if (status == Utf8Status::kInvalid) {
       fail(websocket_close::kInvalidPayload, "invalid UTF-8 in a text message");
@@ -369,8 +383,8 @@ std::optional<WebSocketMessage> WebSocketMessageAssembler::add(const WebSocketFr
 // ---- Encoders ----
 
 std::size_t encode_frame_header(WebSocketOpcode opcode, bool fin, std::uint64_t payload_size,
-                                std::span<std::byte> out) {
-  return write_header(opcode, fin, payload_size, nullptr, out);
+                                std::span<std::byte> out, bool compressed) {
+  return write_header(opcode, fin, payload_size, nullptr, out, compressed);
 }
 
 std::size_t encode_masked_frame_header(WebSocketOpcode opcode, bool fin, std::uint64_t payload_size,
@@ -378,12 +392,12 @@ std::size_t encode_masked_frame_header(WebSocketOpcode opcode, bool fin, std::ui
   return write_header(opcode, fin, payload_size, &key, out);
 }
 
-std::string encode_message_frame(std::string_view data, bool binary) {
+std::string encode_message_frame(std::string_view data, bool binary, bool compressed) {
   std::string frame;
   const std::size_t header_size = websocket_frame_header_size(data.size());
   frame.resize(header_size + data.size());
   encode_frame_header(binary ? WebSocketOpcode::kBinary : WebSocketOpcode::kText, true, data.size(),
-                      std::as_writable_bytes(std::span(frame.data(), header_size)));
+                      std::as_writable_bytes(std::span(frame.data(), header_size)), compressed);
   frame.replace(header_size, data.size(), data);
   return frame;
 }

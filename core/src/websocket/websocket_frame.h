@@ -63,6 +63,9 @@ struct WebSocketParserOptions {
   // Largest message (the sum of its frames' payloads) accepted; more is error 1009, detected from
   // the frame header before any of that frame's payload is read.
   std::uint64_t max_message_size = 1 << 20;
+  // permessage-deflate was agreed: RSV1 may mark the first frame of a data message as
+  // compressed (RFC 7692 6). Otherwise, and on control and continuation frames, RSV1 is 1002.
+  bool allow_compressed = false;
 };
 
 // One result of WebSocketFrameParser::parse.
@@ -85,6 +88,9 @@ struct WebSocketFrameEvent {
   bool frame_end = false;     // kData: last piece of this frame's payload
   bool message_start = false; // kData: first piece of the message
   bool message_end = false;   // kData: last piece of the message (fin && frame_end)
+  // kData: the message's first frame had RSV1 set: the payload is compressed (permessage-
+  // deflate) and not UTF-8 checked by the parser; inflate it (WebSocketMessageInflater).
+  bool compressed = false;
   // kClose: the peer's code (kNoStatus when its close frame had no body).
   // kError: the code to send in our close frame (1002, 1007 or 1009).
   std::uint16_t close_code = 0;
@@ -109,7 +115,9 @@ struct WebSocketFrameEvent {
 // also between the fragments of a message. Text messages are UTF-8 checked across pieces and
 // fragments, failing on the first impossible byte. Nothing is allocated. After kError every call
 // returns the same error and uses no input; after kClose further input is used and ignored (a peer
-// sends nothing after its close frame). One parser per connection; one thread at a time.
+// sends nothing after its close frame). A compressed message's size limit applies to its
+// compressed bytes plus a small margin for deflate's stored blocks; the inflater bounds the rest.
+// One parser per connection; one thread at a time.
 //
 //   for (auto in = buffer; !in.empty();) {
 //     auto event = parser.parse(in);
@@ -158,7 +166,9 @@ private:
   WebSocketOpcode frame_opcode_ = WebSocketOpcode::kContinuation;
   WebSocketOpcode message_opcode_ = WebSocketOpcode::kBinary;
   bool fin_ = false;
-  bool in_message_ = false; // a data frame without FIN was seen; continuations are expected
+  bool frame_compressed_ = false;   // RSV1 on the frame being parsed
+  bool message_compressed_ = false; // RSV1 on the current message's first frame
+  bool in_message_ = false;         // a data frame without FIN was seen; continuations are expected
   std::uint8_t header_size_ = 0;
   std::uint8_t control_size_ = 0;
   WebSocketMaskKey mask_{};
@@ -203,16 +213,18 @@ constexpr std::size_t websocket_frame_header_size(std::uint64_t payload_size, bo
 
 // Writes an unmasked (server) frame header into `out`. Returns its size, or 0 when `out` is
 // shorter than websocket_frame_header_size(payload_size). Any thread.
+// `compressed` sets RSV1, for the first frame of a permessage-deflate message.
 std::size_t encode_frame_header(WebSocketOpcode opcode, bool fin, std::uint64_t payload_size,
-                                std::span<std::byte> out);
+                                std::span<std::byte> out, bool compressed = false);
 
 // Writes a masked (client) frame header, as test clients and load generators need; the payload
 // that follows must be masked with websocket_mask(payload, key, 0). Returns the size or 0.
 std::size_t encode_masked_frame_header(WebSocketOpcode opcode, bool fin, std::uint64_t payload_size,
                                        WebSocketMaskKey key, std::span<std::byte> out);
 
-// One whole unfragmented server message: a text frame, or binary, with `data` as its payload.
-std::string encode_message_frame(std::string_view data, bool binary);
+// One whole unfragmented server message: a text frame, or binary, with `data` as its payload
+// (with `compressed`, RSV1 set: `data` is the message's permessage-deflate payload).
+std::string encode_message_frame(std::string_view data, bool binary, bool compressed = false);
 
 // A whole server control frame (header and at most 125 payload bytes) held by value.
 struct WebSocketControlFrame {

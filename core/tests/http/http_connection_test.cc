@@ -262,7 +262,7 @@ TEST_F(HttpConnectionTest, AMalformedRequestGets400WithoutReachingTheHandler) {
 TEST_F(HttpConnectionTest, AHeaderSectionMustArriveWithinTheRequestTimeout) {
   auto [client, id] = host_.connect();
   ASSERT_TRUE(client.send("GET / HTTP/1.1\r\nHost: x\r\n"));
-  host_.check_timeout(id, 999ms);
+  host_.check_timeout(id, 500ms); // well before, however long the machine took to get here
   EXPECT_TRUE(host_.holds(id));
   // More header bytes don't move the deadline: the whole section has one request timeout.
   ASSERT_TRUE(client.send("X-More: 1\r\n"));
@@ -279,7 +279,7 @@ TEST_F(HttpConnectionTest, AnIdleKeepAliveConnectionClosesAfterTheKeepAliveTimeo
   ASSERT_TRUE(exchange);
   exchange->responder.respond(std::string(kOk), true, 200, 2);
   ASSERT_TRUE(client.read_response());
-  host_.check_timeout(id, 1999ms);
+  host_.check_timeout(id, 1000ms); // well before, however long the machine took to get here
   EXPECT_TRUE(host_.holds(id));
   host_.check_timeout(id, 2001ms);
   EXPECT_FALSE(host_.holds(id));

@@ -2,6 +2,7 @@
 // must give, each case fed whole, one byte at a time, in fixed chunk sizes and in random splits
 // (fixed seeds), unmasked in place and into small and large output buffers. Plus the assembler,
 // the encoders against the RFC 5.7 bytes, and the unmasking routine against a bytewise one.
+#include "support/byte_strings.h"
 #include "websocket/websocket_frame.h"
 
 #include <algorithm>
@@ -19,16 +20,8 @@ namespace {
 
 using Type = WebSocketFrameEvent::Type;
 
-std::string bytes(std::initializer_list<int> values) {
-  std::string s;
-  for (int v : values)
-    s.push_back(static_cast<char>(v));
-  return s;
-}
-
-std::span<const std::byte> as_bytes(std::string_view s) {
-  return std::as_bytes(std::span(s));
-}
+using test::as_bytes;
+using test::bytes;
 
 // ---- Building client frames (independently of the library's encoders) ----
 
@@ -221,7 +214,9 @@ std::vector<std::string> run(const std::string& input, const Feed& feed,
         EXPECT_LE(frame_payload.size(), event.frame_size);
         if (event.frame_end) {
           EXPECT_EQ(frame_payload.size(), event.frame_size);
-          records.push_back(data(event.opcode == WebSocketOpcode::kText ? "text" : "binary",
+          // A compressed message's frames are "ztext" or "zbinary".
+          records.push_back(data(std::string(event.compressed ? "z" : "") +
+                                     (event.opcode == WebSocketOpcode::kText ? "text" : "binary"),
                                  event.frame_opcode == WebSocketOpcode::kContinuation, event.fin,
                                  frame_payload));
         }
@@ -230,10 +225,12 @@ std::vector<std::string> run(const std::string& input, const Feed& feed,
         if (message) {
           EXPECT_EQ(message->opcode, event.opcode);
           EXPECT_EQ(message->text(), message_payload);
-          if (message->opcode == WebSocketOpcode::kText) {
+          if (message->opcode == WebSocketOpcode::kText && !event.compressed) {
             EXPECT_TRUE(is_valid_utf8(message->text()));
           }
-          EXPECT_LE(message->payload.size(), options.max_message_size);
+          if (!event.compressed) {
+            EXPECT_LE(message->payload.size(), options.max_message_size);
+          }
         }
       } else {
         EXPECT_FALSE(in_frame); // control frames come between data frames, never inside one
@@ -285,6 +282,7 @@ struct FrameCase {
   std::string input;
   std::vector<std::string> expected;
   std::uint64_t max_message_size = 1 << 20;
+  bool allow_compressed = false; // permessage-deflate agreed
 };
 
 void run_cases(const std::vector<FrameCase>& cases) {
@@ -292,7 +290,10 @@ void run_cases(const std::vector<FrameCase>& cases) {
     SCOPED_TRACE(c.name);
     for (const auto& feed : feeds_for(c.input.size())) {
       SCOPED_TRACE(feed.name);
-      EXPECT_EQ(run(c.input, feed, {.max_message_size = c.max_message_size}), c.expected);
+      EXPECT_EQ(
+          run(c.input, feed,
+              {.max_message_size = c.max_message_size, .allow_compressed = c.allow_compressed}),
+          c.expected);
     }
   }
 }
@@ -463,6 +464,84 @@ TEST(WebSocketFrameParser, ProtocolErrors) {
   cases.push_back({"reserved opcode inside a fragmented message",
                    text("a", false) + wire({.opcode = 0xB, .payload = ""}) + cont("b"),
                    {data("text", false, false, "a"), error(1002)}});
+  run_cases(cases);
+}
+
+// RSV1 marks a permessage-deflate message (RFC 7692 6): only on a data message's first frame, and
+// only once agreed. The payload stays compressed (the parser doesn't inflate or UTF-8 check it).
+TEST(WebSocketFrameParser, CompressedMessages) {
+  const std::string hello = bytes({0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}); // RFC 7692 7.2.3.1
+  const std::string not_utf8 = bytes({0xff, 0xfe, 0xc0});
+  auto ztext = [](std::string payload, bool fin = true) {
+    return wire({.opcode = kText, .payload = std::move(payload), .fin = fin, .rsv = 4});
+  };
+  std::vector<FrameCase> cases = {
+      {"RFC 7692 7.2.3.1 Hello, one frame",
+       ztext(hello),
+       {data("ztext", false, true, hello)},
+       1 << 20,
+       true},
+      {"RFC 7692 7.2.3.1 Hello in two fragments, RSV1 on the first only",
+       ztext(hello.substr(0, 3), false) + cont(hello.substr(3)),
+       {data("ztext", false, false, hello.substr(0, 3)),
+        data("ztext", true, true, hello.substr(3))},
+       1 << 20,
+       true},
+      {"compressed binary",
+       wire({.opcode = kBinary, .payload = hello, .rsv = 4}),
+       {data("zbinary", false, true, hello)},
+       1 << 20,
+       true},
+      {"a compressed text's payload is not UTF-8 checked",
+       ztext(not_utf8),
+       {data("ztext", false, true, not_utf8)},
+       1 << 20,
+       true},
+      {"compressed then plain",
+       ztext(hello) + text("plain"),
+       {data("ztext", false, true, hello), msg_text("plain")},
+       1 << 20,
+       true},
+      {"ping between compressed fragments",
+       ztext("ab", false) + control(kPing, "p") + cont("cd"),
+       {data("ztext", false, false, "ab"), ping("p"), data("ztext", true, true, "cd")},
+       1 << 20,
+       true},
+      {"RSV1 without the extension", ztext(hello), {error(1002)}},
+      {"RSV1 on a continuation frame",
+       text("a", false) + wire({.opcode = kCont, .payload = "b", .rsv = 4}),
+       {data("text", false, false, "a"), error(1002)},
+       1 << 20,
+       true},
+      {"RSV1 on a ping",
+       wire({.opcode = kPing, .payload = "p", .rsv = 4}),
+       {error(1002)},
+       1 << 20,
+       true},
+      {"RSV1 on a close",
+       wire({.opcode = kClose, .payload = "", .rsv = 4}),
+       {error(1002)},
+       1 << 20,
+       true},
+      {"RSV2 with the extension",
+       wire({.opcode = kText, .payload = "a", .rsv = 2}),
+       {error(1002)},
+       1 << 20,
+       true},
+      {"RSV3 with the extension",
+       wire({.opcode = kText, .payload = "a", .rsv = 1}),
+       {error(1002)},
+       1 << 20,
+       true},
+      // A compressed message may pass the limit by (limit / 1024) + 64 bytes (stored blocks).
+      {"compressed payload within the margin",
+       ztext(pattern(164)),
+       {data("ztext", false, true, pattern(164))},
+       100,
+       true},
+      {"compressed payload past the margin", ztext(pattern(165)), {error(1009)}, 100, true},
+      {"plain payload gets no margin", text(std::string(101, 'a')), {error(1009)}, 100, true},
+  };
   run_cases(cases);
 }
 

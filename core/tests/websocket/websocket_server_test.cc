@@ -549,6 +549,23 @@ TEST_F(WebSocketServerTest, PingsAreAnsweredWithPongsCarryingTheirPayload) {
   expect_message(peer.client, "still here");
 }
 
+// A short burst of pings gets every pong, in order (Autobahn 2.10); only a flood that backs up
+// is answered for its latest ping alone (WebSocketLimitsTest).
+TEST_F(WebSocketServerTest, EveryPingOfAShortBurstIsAnswered) {
+  start();
+  Peer peer = open();
+  std::string burst;
+  for (int i = 0; i < 10; ++i)
+    burst += test::ws_frame(op::kPing, "payload-" + std::to_string(i));
+  ASSERT_TRUE(peer.client.send_raw(burst));
+  for (int i = 0; i < 10; ++i) {
+    auto pong = peer.client.read_frame();
+    ASSERT_TRUE(pong);
+    EXPECT_EQ(pong->opcode, op::kPong);
+    EXPECT_EQ(pong->payload, "payload-" + std::to_string(i));
+  }
+}
+
 TEST_F(WebSocketServerTest, FragmentedMessagesAreReassembledAroundControlFrames) {
   start();
   Peer peer = open();
