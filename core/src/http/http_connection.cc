@@ -54,6 +54,9 @@ void HttpConnection::on_io(uint32_t events) {
   if (events & EPOLLOUT) flush();
   if (events & (EPOLLIN | EPOLLRDHUP)) {
     input_maybe_pending_ = true;
+    // The end of input comes with no edge of its own: once the peer has shut its side, read on
+    // past short reads until it shows.
+    if (events & EPOLLRDHUP) peer_shut_input_ = true;
     if (state_ == State::Reading) {
       read_input();
     } else if (state_ == State::Lingering) {
@@ -102,7 +105,7 @@ void HttpConnection::read_input() {
     ssize_t n = ::read(socket_.get(), buffer.data(), buffer.size());
     if (n > 0) {
       // A short read drained the socket; more data will raise a new edge.
-      input_maybe_pending_ = static_cast<size_t>(n) == buffer.size();
+      input_maybe_pending_ = static_cast<size_t>(n) == buffer.size() || peer_shut_input_;
       process_input(std::string_view(buffer.data(), static_cast<size_t>(n)));
       continue;
     }

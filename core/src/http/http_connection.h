@@ -126,6 +126,7 @@ private:
   bool peer_gone_ = false;
   bool input_paused_ = false;
   bool input_to_app_ = false;
+  bool peer_shut_input_ = false; // EPOLLRDHUP seen: the end of input is in the socket
   std::shared_ptr<std::atomic<bool>> peer_gone_flag_; // shared with Responders
   bool upgrade_requested_ = false;
   bool processing_input_ = false;

@@ -63,26 +63,30 @@ void WebSocketConnection::start() {
     early_input_.clear();
     process(std::span(input.data(), input.size()));
   }
-  read_input();
+  read_input(true);
 }
 
 void WebSocketConnection::on_io(uint32_t events) {
   if (state_ == State::Closed) return;
   if (events & EPOLLOUT) flush();
   if (state_ != State::Closed && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
-    read_input();
+    // After a short read the socket is empty for now, and the next bytes raise a new edge; only
+    // the end of input (which comes with no new edge of its own) must be read till it shows.
+    read_input((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
   }
 }
 
-void WebSocketConnection::read_input() {
+void WebSocketConnection::read_input(bool until_eagain) {
   std::span<char> buffer = host_.read_buffer();
   while (state_ != State::Closed && !input_paused()) {
     ssize_t n = ::read(socket_.get(), buffer.data(), buffer.size());
     if (n > 0) {
       last_input_ = host_.loop().now();
       ping_outstanding_ = false;
-      if (closing_after_flush_ || state_ == State::Draining) continue; // input is over
-      process(buffer.first(static_cast<size_t>(n)));
+      if (!closing_after_flush_ && state_ != State::Draining) { // else input is over
+        process(buffer.first(static_cast<size_t>(n)));
+      }
+      if (static_cast<size_t>(n) < buffer.size() && !until_eagain) return;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -194,7 +198,7 @@ void WebSocketConnection::queue_pending_pong() {
 }
 
 void WebSocketConnection::resume_input() {
-  if (state_ != State::Closed) read_input();
+  if (state_ != State::Closed) read_input(true);
 }
 
 void WebSocketConnection::queue_control(std::string_view frame) {

@@ -59,7 +59,8 @@ private:
     Closed,
   };
 
-  void read_input();
+  // Reads and processes input; stops after a short read unless `until_eagain`.
+  void read_input(bool until_eagain);
   void process(std::span<char> data);
   // One piece of a compressed message; false when it failed the connection.
   bool inflate_piece(const WebSocketFrameEvent& event);

@@ -413,6 +413,8 @@ TEST_F(HttpConnectionTest, AClientThatOnlyFinishedSendingHasNotLeft) {
   second->responder.respond(std::string(kOk), true, 200, 2);
   EXPECT_TRUE(client.read_response());
   EXPECT_TRUE(client.read_response());
+  // Its end of input was read too: the connection closes now, not at the keep-alive timeout.
+  EXPECT_TRUE(client.read_until_eof());
 }
 
 TEST_F(HttpConnectionTest, ADescriptorEpollRefusesIsClosedAndTheRestGoesOn) {

@@ -694,6 +694,27 @@ TEST_F(WebSocketServerTest, ClientCloseIsEchoedAndReportedOnce) {
   EXPECT_EQ(r.socket.pending(), 0u);
 }
 
+TEST_F(WebSocketServerTest, APeerThatSendsAndLeavesAtOnceIsSeenToLeave) {
+  start();
+  Peer peer = open("/ws", 0);
+  ASSERT_TRUE(peer.events);
+  // The last message and the end of input arrive together (the loop is kept busy while they do):
+  // both are read, though the message comes in a short read and the end raises no edge of its own.
+  std::promise<void> busy;
+  server_->loop().post([&busy] {
+    busy.set_value();
+    std::this_thread::sleep_for(100ms);
+  });
+  busy.get_future().wait();
+  ASSERT_TRUE(peer.client.send_frame(op::kText, "last words", {.masked = true}));
+  peer.client.shutdown_write();
+  ASSERT_TRUE(peer.events->wait_closed());
+  Record r = peer.events->snapshot();
+  EXPECT_EQ(r.close_code, 1006);
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_EQ(r.messages[0], (Message{"last words", false}));
+}
+
 TEST_F(WebSocketServerTest, CloseWithoutCodeIsEchoedWithoutCode) {
   start();
   Peer peer = open();
