@@ -41,7 +41,8 @@ WebSocketConnection::WebSocketConnection(ConnectionHost& host, uint64_t id, Uniq
   if (deflate && deflate_context) {
     deflate_context_ = deflate_context;
     deflate_window_bits_ = deflate->server_window_bits;
-    inflater_.emplace(*deflate, host.options().websocket_max_message, deflate_context->inflaters());
+    inflater_ = std::make_unique<WebSocketMessageInflater>(
+        *deflate, host.options().websocket_max_message, deflate_context->inflaters());
   }
 }
 
@@ -182,7 +183,9 @@ void WebSocketConnection::complete_final_close() {
 // a flood of pings costs a few pongs, not one each.
 void WebSocketConnection::answer_ping(std::span<const std::byte> payload) {
   if (pongs_queued_ >= kMaxQueuedPongs || unsent_bytes(socket_.get()) > kPongBacklog) {
-    pending_pong_ = encode_pong_frame(payload);
+    // Held on the heap: an idle connection (almost every one) pays a pointer for it, not a frame.
+    if (!pending_pong_) pending_pong_ = std::make_unique<WebSocketControlFrame>();
+    *pending_pong_ = encode_pong_frame(payload);
     return;
   }
   queue_control(encode_pong_frame(payload).view());

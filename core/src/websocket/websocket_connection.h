@@ -76,14 +76,14 @@ private:
   WebSocketFrameParser parser_;
   WebSocketMessageAssembler assembler_;
   WebSocketDeflateContext* deflate_context_ = nullptr;
-  std::optional<WebSocketMessageInflater> inflater_; // with permessage-deflate
+  std::unique_ptr<WebSocketMessageInflater> inflater_; // with permessage-deflate
   int deflate_window_bits_ = 0;
   EventLoop::Clock::time_point last_input_;
   EventLoop::Clock::time_point close_deadline_;
   State state_ = State::Open;
   uint16_t close_code_ = 1006;
   std::string close_reason_;
-  std::optional<WebSocketControlFrame> pending_pong_;
+  std::unique_ptr<WebSocketControlFrame> pending_pong_; // the answer to the latest ping, waiting
   uint8_t pongs_queued_ = 0; // pongs in the queue, not yet sent
   bool ping_outstanding_ = false;
   bool shutting_down_ = false;
