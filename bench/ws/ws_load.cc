@@ -385,6 +385,7 @@ private:
   void on_all_open();
   void tick();
   void publish();
+  void start_verifying(int64_t now);
   std::string message_frame(std::string_view head);
   void on_broadcast_message(Connection& conn, std::string_view payload);
   int finish();
@@ -435,6 +436,8 @@ private:
   uint64_t closed_by_server_ = 0;
   uint64_t lost_ = 0;
   uint64_t synced_ = 0;
+  int64_t sync_started_ = 0; // broadcast: the first sync message, and when all subscribers had one
+  int64_t synced_at_ = 0;
   uint64_t wire_bytes_ = 0; // bytes read inside the measured window (frames as they came)
   std::string error_;
   LatencyHistogram latency_;
@@ -963,6 +966,7 @@ void LoadGenerator::on_all_open() {
     phase_ = Phase::Syncing;
     phase_deadline_ = now + static_cast<int64_t>(options_.stall_timeout * 1e9);
     next_sync_ = now;
+    sync_started_ = now;
     return;
   case Mode::Idle:
     phase_ = Phase::Holding;
@@ -982,6 +986,7 @@ void LoadGenerator::tick() {
     return;
   case Phase::Syncing:
     if (synced_ == subscribers_) {
+      synced_at_ = now;
       phase_ = Phase::Running;
       measure_start_ = now + static_cast<int64_t>(options_.warmup * 1e9);
       measure_end_ = measure_start_ + static_cast<int64_t>(options_.duration * 1e9);
@@ -1009,20 +1014,19 @@ void LoadGenerator::tick() {
     }
     if (now >= measure_end_) {
       cpu_at_end_ = cpu_seconds();
-      phase_ = Phase::Done;
+      if (options_.mode == Mode::Broadcast) {
+        // Every connection still answers: ping them all, as the idle mode does at its end.
+        start_verifying(now);
+      } else {
+        phase_ = Phase::Done;
+      }
       return;
     }
     if (now - last_progress_ > static_cast<int64_t>(options_.stall_timeout * 1e9))
       fail("no progress for --stall-timeout seconds");
     return;
   case Phase::Holding:
-    if (now >= phase_deadline_ || stdin_closed_) {
-      phase_ = Phase::Verifying;
-      phase_deadline_ = now + static_cast<int64_t>(options_.stall_timeout * 1e9);
-      const std::string ping = masked_frame(0x9, "ws_load");
-      for (size_t i = 0; i < connections_.size(); ++i)
-        if (connections_[i].state == State::Open) send(i, ping);
-    }
+    if (now >= phase_deadline_ || stdin_closed_) start_verifying(now);
     return;
   case Phase::Verifying:
     if (pongs_ == open_ || now >= phase_deadline_) phase_ = Phase::Done;
@@ -1030,6 +1034,15 @@ void LoadGenerator::tick() {
   case Phase::Done:
     return;
   }
+}
+
+// Pings every open connection; Verifying counts the pongs.
+void LoadGenerator::start_verifying(int64_t now) {
+  phase_ = Phase::Verifying;
+  phase_deadline_ = now + static_cast<int64_t>(options_.stall_timeout * 1e9);
+  const std::string ping = masked_frame(0x9, "ws_load");
+  for (size_t i = 0; i < connections_.size(); ++i)
+    if (connections_[i].state == State::Open) send(i, ping);
 }
 
 int LoadGenerator::finish() {
@@ -1062,7 +1075,14 @@ int LoadGenerator::finish() {
     add("rate=%.1f", static_cast<double>(received_) / seconds);
     add("sent=%llu", static_cast<unsigned long long>(sent_));
     add("wire_bytes=%llu", static_cast<unsigned long long>(wire_bytes_));
-    if (options_.mode == Mode::Broadcast) add("lost=%llu", static_cast<unsigned long long>(lost_));
+    if (options_.mode == Mode::Broadcast) {
+      add("lost=%llu", static_cast<unsigned long long>(lost_));
+      // From the first message published to every subscriber having it.
+      add("sync_seconds=%.3f",
+          synced_at_ ? static_cast<double>(synced_at_ - sync_started_) / 1e9 : -1.0);
+      add("alive=%llu", static_cast<unsigned long long>(pongs_));
+      add("open=%zu", open_);
+    }
     add("p50_us=%.1f", static_cast<double>(latency_.percentile(0.50)) / 1e3);
     add("p90_us=%.1f", static_cast<double>(latency_.percentile(0.90)) / 1e3);
     add("p99_us=%.1f", static_cast<double>(latency_.percentile(0.99)) / 1e3);
