@@ -5,6 +5,7 @@
 #pragma once
 
 #include "bromine/event_loop.h"
+#include "bromine/metrics.h"
 #include "bromine/server_options.h"
 #include "io/connection.h"
 #include "io/memory_budget.h"
@@ -27,6 +28,8 @@ public:
   // What all connections hold in memory for slow peers and apps (ServerOptions::
   // max_buffered_bytes). Any thread.
   virtual MemoryBudget& budget() = 0;
+  // Where this server counts what happens (see MetricsSlot). Any thread.
+  virtual MetricsSlot& metrics() = 0;
 
   // The rest: loop thread.
 

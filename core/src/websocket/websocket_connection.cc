@@ -53,6 +53,7 @@ void WebSocketConnection::read_input() {
   while (state_ != State::Closed && !input_paused()) {
     ssize_t n = ::read(socket_.get(), buffer.data(), buffer.size());
     if (n > 0) {
+      MetricsSlot::add(host_.metrics().bytes_received, static_cast<uint64_t>(n));
       last_input_ = host_.loop().now();
       ping_outstanding_ = false;
       if (closing_after_flush_ || state_ == State::Draining) continue; // input is over
@@ -77,6 +78,7 @@ void WebSocketConnection::process(std::span<char> data) {
     case WebSocketFrameEvent::Type::kData:
       if (auto message = assembler_.add(event)) {
         if (state_ == State::Open) {
+          MetricsSlot::add(host_.metrics().websocket_messages_received);
           deliver_message(message->text(), message->opcode == WebSocketOpcode::kBinary);
         }
       }
@@ -148,11 +150,13 @@ void WebSocketConnection::queue_control(std::string_view frame) {
 
 void WebSocketConnection::send_message(std::string_view data, bool binary) {
   if ((state_ != State::Open && state_ != State::Draining) || over_limit()) return;
+  MetricsSlot::add(host_.metrics().websocket_messages_sent);
   queue_bytes(encode_message_frame(data, binary));
 }
 
 void WebSocketConnection::send_shared(std::shared_ptr<const std::string> frame) {
   if (state_ != State::Open || over_limit()) return;
+  MetricsSlot::add(host_.metrics().websocket_messages_sent);
   queue_shared(std::move(frame));
 }
 
