@@ -4,6 +4,7 @@
 #include "bromine/http_request.h"
 #include "bromine/responder.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -18,6 +19,7 @@ struct Work {
   HttpRequest request;
   Responder responder;
   std::shared_ptr<SocketState> socket;
+  std::chrono::steady_clock::time_point queued_at{}; // for the wait-time metric of a request
 };
 
 class WorkQueue {
