@@ -152,7 +152,7 @@ class OptionsTest < Minitest::Test
   end
 
   def test_bad_bind
-    expected = "(expected an IP address, a host name or unix:/path)"
+    expected = "(expected an IP address, a host name, tcp://HOST:PORT or unix:/path)"
     assert_parse_error "invalid value for --bind: \"\" #{expected}", "--bind", ""
     assert_parse_error "invalid value for -b: \"unix:\" #{expected}", "-b", "unix:"
     assert_parse_error "invalid value for -b: \"/tmp/x.sock\" #{expected}", "-b", "/tmp/x.sock"
