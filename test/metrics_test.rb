@@ -2,12 +2,14 @@
 
 require_relative "test_helper"
 require_relative "support/cluster_helpers"
+require_relative "support/sse_client"
 
 # --metrics ADDR (issue 14): Prometheus text on a listener of its own, counted in C++ where things
 # happen and summed over the workers by the master. The counters move by exactly what the test
 # sends: HTTP requests, WebSocket messages, publishes and their deliveries, across two workers.
 class MetricsTest < BromineTest::TestCase
   include BromineTest::ClusterHelpers
+  include BromineTest::SseTestHelpers
 
   METRICS_LINE = %r{^Bromine metrics on http://127\.0\.0\.1:(\d+)/metrics$}.freeze
 
@@ -151,6 +153,26 @@ class MetricsTest < BromineTest::TestCase
     assert_equal 0, restarted.fetch('bromine_worker_restarts_total{reason="hot_restart"}')
     assert_operator restarted.fetch('bromine_http_requests_total{status="2xx"}'), :>=,
                     after.fetch('bromine_http_requests_total{status="2xx"}'), "counters never go back"
+  end
+
+  def test_event_streams_are_counted_as_sse_connections_and_get_deliveries
+    @server = server = start_server("sse.ru", "--metrics", "0")
+    port = metrics_port(server)
+    stream = sse_open("/rack/subscribe?channels=news&id=#{sse_id}")
+    assert_equal "subscribed", stream.read_event.data
+    before = scrape_until(port, "one event stream") do |s|
+      s['bromine_connections{kind="sse"}'] == 1 && s['bromine_connections{kind="http"}'].zero?
+    end
+    assert_equal 1, before.fetch('bromine_http_requests_total{status="2xx"}'), "the stream's 200"
+
+    assert_response 200, "published 1", get("/publish?channel=news&message=hello")
+    assert_equal "hello", stream.read_event.data
+    after = scrape_until(port, "the publish counted") { |s| s["bromine_pubsub_deliveries_total"] == 1 }
+    assert_equal 1, after.fetch("bromine_pubsub_publishes_total")
+    assert_equal 0, after.fetch("bromine_websocket_messages_sent_total"), "an event is not a WebSocket message"
+
+    stream.close
+    scrape_until(port, "no stream left") { |s| s['bromine_connections{kind="sse"}'].zero? }
   end
 
   def test_hot_restarts_are_counted
