@@ -157,6 +157,26 @@ class ConfigFileTest < BromineTest::TestCase
     assert_equal "(workers: 1, threads: 5", listen_settings(server)
   end
 
+  # The config/puma.rb of a new Rails 8 app, comments aside, is a valid config/bromine.rb.
+  RAILS_8_PUMA_RB = <<~RUBY
+    threads_count = ENV.fetch("RAILS_MAX_THREADS", 3)
+    threads threads_count, threads_count
+    port ENV.fetch("PORT", 3000)
+    plugin :tmp_restart
+    plugin :solid_queue if ENV["SOLID_QUEUE_IN_PUMA"]
+    pidfile ENV["PIDFILE"] if ENV["PIDFILE"]
+  RUBY
+
+  def test_the_config_puma_rb_of_rails_8_runs_unchanged
+    write_config(RAILS_8_PUMA_RB)
+    port = BromineTest.free_port
+    pidfile = File.join(@dir, "server.pid")
+    server = start_in_dir(env: { "RAILS_MAX_THREADS" => "4", "PORT" => port.to_s, "PIDFILE" => pidfile })
+    assert_match(%r{listening on http://127\.0\.0\.1:#{port} \(workers: 1, threads: 4;}, server.listen_line)
+    assert_equal "#{server.pid}\n", File.read(pidfile)
+    assert_equal "ok", get("/", port: port).body
+  end
+
   def test_each_mistake_in_a_config_file_is_one_line_with_its_file_and_line_and_exit_status_2
     {
       "threads 2\nthredas 4\n" => "config/bromine.rb:2: unknown setting thredas",
@@ -173,6 +193,9 @@ class ConfigFileTest < BromineTest::TestCase
       "port 3000\n\nport ENV.fetch(\"NO_SUCH_VARIABLE\")\n" => "config/bromine.rb:3: KeyError: key not found: " \
                                                                '"NO_SUCH_VARIABLE"',
       "on_worker_boot\n" => "config/bromine.rb:1: on_worker_boot needs a block",
+      "plugin :tmp_restart\nplugin :solid_queue\n" => "config/bromine.rb:2: unknown plugin solid_queue (Bromine " \
+                                                      "has no plugins; plugin :tmp_restart is accepted since " \
+                                                      "tmp/restart.txt is always watched)",
       "preload_app! :yes\n" => "config/bromine.rb:1: invalid value for preload_app!: :yes (expected true or false)"
     }.each do |text, message|
       write_config(text)

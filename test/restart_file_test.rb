@@ -77,6 +77,14 @@ class RestartFileTest < BromineTest::TestCase
     assert_no_failures(load)
     assert_equal [server.pid], load.pids.keys, "the same process id, as exec keeps it"
     refute_match(/^before_fork|^after_fork/, server.stderr, "no fork in one process")
-    assert_match(/tmp\/restart\.txt was touched: restarting/, server.stderr)
+    assert_match(/restart asked by tmp\/restart\.txt: the process re-executes itself/, server.stderr)
+  end
+
+  def test_usr1_restarts_a_single_process_the_same_way
+    server = start_in_dir
+    server.signal("USR1")
+    assert server.wait_for_lines(:stdout, /listening on/, count: 2, timeout: 20), server.output
+    assert_match(/restart asked by SIGUSR1/, server.stderr)
+    assert_equal server.pid, Integer(get("/pid").body)
   end
 end

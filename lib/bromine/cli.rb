@@ -61,8 +61,9 @@ module Bromine
 
       Signals: INT or TERM stops gracefully (a second one stops at once). With --workers above 1,
       send them to the master: USR1 replaces the workers one at a time (hot restart), TTIN adds a
-      worker and TTOU removes one. Touching tmp/restart.txt restarts too (a single process
-      re-executes itself, keeping its listening sockets).
+      worker and TTOU removes one. A single process takes USR1 as a restart in place: it
+      re-executes itself, keeping its listening sockets. Touching tmp/restart.txt does what USR1
+      does.
       Exit status: 0 after a normal stop; 1 if the server cannot start (address in use, host not
       found); 2 for a bad option or value, a mistake in the config file, or a file that does not
       exist.

@@ -28,7 +28,6 @@ module Bromine
     PUMA_ONLY = {
       worker_timeout: "Bromine has no worker check-in timeout (a worker that does not boot within " \
                       "60 s is replaced); remove the line",
-      plugin: "Bromine has no plugins; tmp/restart.txt is always watched",
       stdout_redirect: "Bromine writes to stdout and stderr; redirect them where you start it",
       state_path: "Bromine keeps no state file",
       activate_control_app: "Bromine has no control app; use signals, --pidfile and --metrics",
@@ -160,6 +159,15 @@ module Bromine
         end
 
         @config.set_preload(flag)
+      end
+
+      # Puma's `plugin :tmp_restart` is accepted and changes nothing: Bromine always watches
+      # tmp/restart.txt. Bromine has no other plugins.
+      def plugin(name)
+        return if name.to_s == "tmp_restart"
+
+        raise Error, "#{location}: unknown plugin #{name} (Bromine has no plugins; plugin :tmp_restart " \
+                     "is accepted since tmp/restart.txt is always watched)"
       end
 
       # The lifecycle hooks: see Bromine.before_fork, .after_fork (on_worker_boot),

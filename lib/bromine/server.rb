@@ -65,6 +65,7 @@ module Bromine
       @close_code = nil
       @cluster = nil
       @restart_requested = false
+      @restart_signal = false
     end
 
     # The port bound (0 for a Unix socket), once listening; nil before.
@@ -213,8 +214,10 @@ module Bromine
     # tmp/restart.txt asked for a restart.
     def run_single
       load_app
-      # Traps go in before the listen line: a signal right after it must stop us gracefully.
-      with_signal_traps("INT" => proc { on_signal }, "TERM" => proc { on_signal }) do
+      # Traps go in before the listen line: a signal right after it must stop us gracefully. USR1
+      # asks for the restart tmp/restart.txt asks for (the tick acts on it: not trap-safe work).
+      traps = { "INT" => proc { on_signal }, "TERM" => proc { on_signal }, "USR1" => proc { @restart_signal = true } }
+      with_signal_traps(traps) do
         own = { listen_fd: @listeners.fds }.merge(@metrics ? @metrics.native_options(Metrics::MAIN_SLOT) : {})
         serve_natively(own, tick: method(:single_tick)) do |port|
           print_listen_line(port)
@@ -226,7 +229,10 @@ module Bromine
 
     # Every 0.1 s while one process serves.
     def single_tick
-      request_restart if @lifecycle.tick && !@stop_requested
+      touched = @lifecycle.tick
+      signalled = @restart_signal
+      @restart_signal = false
+      request_restart(signalled ? "SIGUSR1" : RestartFile::PATH) if (touched || signalled) && !@stop_requested
       return unless @stop_requested && !@lifecycle.stopping?
 
       @lifecycle.stopping
@@ -235,14 +241,15 @@ module Bromine
       @listeners.close unless @restart_requested
     end
 
-    def request_restart
+    # why: what asked, "tmp/restart.txt" or "SIGUSR1".
+    def request_restart(why)
       unless @restart_command
-        warn "bromine: #{RestartFile::PATH} was touched, but this server cannot restart itself " \
-             "(it was not started by the bromine command); stop it and start it again"
+        warn "bromine: restart asked by #{why}, but this server cannot restart itself (it was not " \
+             "started by the bromine command or a Rack handler); stop it and start it again"
         return
       end
-      warn "bromine: #{RestartFile::PATH} was touched: restarting (the process re-executes itself; " \
-           "the listening sockets stay open, so no connection is refused)"
+      warn "bromine: restart asked by #{why}: the process re-executes itself (the listening sockets " \
+           "stay open, so no connection is refused)"
       @restart_requested = true
       @lifecycle.reloading
       stop_for_restart
