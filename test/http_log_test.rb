@@ -56,6 +56,18 @@ class HttpLogTest < BromineTest::TestCase
     generated = [entries[0]["request_id"], entries[2]["request_id"]]
     generated.each { |id| assert_match(/\A\h{32}\z/, id) }
     refute_equal generated.first, generated.last
+
+    # On one connection, a request refused unparsed gets an id of its own, not its predecessor's.
+    client = raw_client(json.port)
+    client.write("GET /hello HTTP/1.1\r\nHost: t\r\nX-Request-Id: first-one\r\n\r\n")
+    assert_equal 200, client.read_response.status
+    client.write("GET /hello HTTP/1.1\r\nHost: t\r\nBad header\r\n\r\n")
+    assert_equal 400, client.read_response.status
+    lines = json.wait_for_lines(:stdout, /\A\{/, count: 5)
+    assert lines, json.output
+    refused = JSON.parse(lines.last)
+    assert_equal [400, nil], refused.values_at("status", "path")
+    assert_match(/\A\h{32}\z/, refused["request_id"])
   end
 
   def test_a_request_over_a_limit_is_logged_with_the_limit_and_the_option_that_raises_it

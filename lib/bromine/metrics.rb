@@ -5,6 +5,9 @@ module Bromine
   # the main process, one per forked worker), summed and served in the Prometheus text format by
   # an exporter thread on a listener of its own (Native::Metrics).
   #
+  # The exporter's thread lives in the main process only; a forked worker inherits its listening
+  # descriptor (unused there, as the relay's are) until it exits.
+  #
   # A worker takes a slot when it is forked and gives it back when it has exited; its gauges
   # (open connections, busy threads, ...) are cleared then, its counters kept, so the sums never
   # go back. A slot is reused by a later worker, which adds to what it holds.

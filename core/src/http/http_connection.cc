@@ -339,6 +339,7 @@ void HttpConnection::account(int status, uint64_t body_bytes, std::string_view r
   if (host_.options().access_log) {
     http_.access_log.record({std::chrono::system_clock::now(), peer_, request_line, status,
                              body_bytes, elapsed, client_request_id_});
+    client_request_id_.clear(); // a later request refused unparsed must not inherit it
   }
 }
 
