@@ -80,7 +80,10 @@ class SystemdTest < BromineTest::TestCase
     FileUtils.mkdir_p(File.join(@dir, "tmp"))
     FileUtils.touch(File.join(@dir, "tmp", "restart.txt"))
     notification(/RELOADING=1/)
+    reloading_at = @received.size
     assert_match(/\AREADY=1\n/, notification(/READY=1/), "the re-executed process says it serves")
+    refute @received.drop(reloading_at).any? { |message| message.include?("STOPPING=1") },
+           "a restart is no stop: #{@received.inspect}"
     assert server.wait_for_lines(:stdout, /listening on/, count: 2, timeout: 10), server.output
     assert_response 200, "Hello world!", get("/")
     assert_equal "WATCHDOG=1", notification(/WATCHDOG=1/, timeout: 5), "and keeps pinging"

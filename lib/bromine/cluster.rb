@@ -198,7 +198,8 @@ module Bromine
 
       @generation += 1
       old = active_workers.count { |worker| worker.generation < @generation && worker.pid != @incoming }
-      log "hot restart (SIGUSR1 or #{RestartFile::PATH}): replacing #{old} worker#{'s' unless old == 1} one at a time"
+      log "hot restart (SIGUSR1 or #{RestartFile::PATH}): replacing #{old} " \
+          "worker#{'s' unless old == 1} one at a time"
       @server.lifecycle.reloading
     end
 

@@ -50,7 +50,9 @@ module Bromine
     end
 
     def self.parse(bind, default_port)
-      return Address.new(unix_path: bind.delete_prefix("unix:").sub(%r{\A//(?=/)}, "")) if bind.start_with?("unix:")
+      if bind.start_with?("unix:")
+        return Address.new(unix_path: bind.delete_prefix("unix:").sub(%r{\A//(?=/)}, ""))
+      end
 
       host = bind
       port = default_port

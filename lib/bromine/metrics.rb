@@ -44,7 +44,8 @@ module Bromine
       slot = @free.shift
       if slot.nil? && !@warned
         @warned = true
-        warn "bromine: more than #{@native.size - 1} workers at once: the newest are not counted in the metrics"
+        warn "bromine: more than #{@native.size - 1} workers at once: " \
+             "the newest are not counted in the metrics"
       end
       slot
     end

@@ -216,9 +216,11 @@ module Bromine
       load_app
       # Traps go in before the listen line: a signal right after it must stop us gracefully. USR1
       # asks for the restart tmp/restart.txt asks for (the tick acts on it: not trap-safe work).
-      traps = { "INT" => proc { on_signal }, "TERM" => proc { on_signal }, "USR1" => proc { @restart_signal = true } }
+      traps = { "INT" => proc { on_signal }, "TERM" => proc { on_signal },
+                "USR1" => proc { @restart_signal = true } }
       with_signal_traps(traps) do
-        own = { listen_fd: @listeners.fds }.merge(@metrics ? @metrics.native_options(Metrics::MAIN_SLOT) : {})
+        own = { listen_fd: @listeners.fds }
+        own.update(@metrics.native_options(Metrics::MAIN_SLOT)) if @metrics
         serve_natively(own, tick: method(:single_tick)) do |port|
           print_listen_line(port)
           @lifecycle.serving(@listeners.description)
@@ -232,13 +234,15 @@ module Bromine
       touched = @lifecycle.tick
       signalled = @restart_signal
       @restart_signal = false
-      request_restart(signalled ? "SIGUSR1" : RestartFile::PATH) if (touched || signalled) && !@stop_requested
-      return unless @stop_requested && !@lifecycle.stopping?
+      if (touched || signalled) && !@stop_requested
+        request_restart(signalled ? "SIGUSR1" : RestartFile::PATH)
+      end
+      return unless @stop_requested && !@restart_requested && !@lifecycle.stopping?
 
       @lifecycle.stopping
-      # Not restarting: the sockets close now, so new connections are refused at once rather
-      # than waiting in the backlog for a process that will not take them.
-      @listeners.close unless @restart_requested
+      # The sockets close now, so new connections are refused at once rather than waiting in the
+      # backlog for a process that will not take them (a restart keeps them for the next program).
+      @listeners.close
     end
 
     # why: what asked, "tmp/restart.txt" or "SIGUSR1".
