@@ -50,12 +50,13 @@ class SystemdTest < BromineTest::TestCase
     end
   end
 
-  def test_ready_reloading_and_stopping_with_workers
+  def test_ready_reloading_stopping_and_the_watchdog_with_workers
     @server = server = start_server(nil, command: bromine("-p", "0", "-w", "2", CLUSTER),
-                               env: { "NOTIFY_SOCKET" => @notify_path })
+                                         env: { "NOTIFY_SOCKET" => @notify_path, "WATCHDOG_USEC" => "400000" })
     ready = notification(/READY=1/)
     assert_equal "READY=1\nSTATUS=Bromine #{Bromine::VERSION} serving http://127.0.0.1:#{server.port}", ready
-    assert_equal [ready], @received, "nothing before READY=1"
+    assert_equal [ready], @received.reject { |message| message == "WATCHDOG=1" }, "no other state before READY=1"
+    assert_equal "WATCHDOG=1", notification(/WATCHDOG=1/, timeout: 3), "the master's loop pings the watchdog"
 
     server.signal("USR1")
     reloading = notification(/RELOADING=1/)

@@ -1,19 +1,17 @@
-// Tests of the metrics: the Prometheus text of known totals, slots shared with a forked process,
-// a real Server counting requests, bytes, connections, WebSocket messages and pub/sub into a slot
-// of a MetricsBlock, and the MetricsExporter answering a scrape over a socket.
+// Tests of what a real Server counts into a slot of a MetricsBlock: responses, durations, bytes,
+// connections by kind, WebSocket messages, publishes and deliveries; and the hook told of each
+// request refused for a limit.
 #include "bromine/metrics.h"
-#include "bromine/metrics_exporter.h"
 #include "bromine/response_head.h"
 #include "bromine/server.h"
 #include "bromine/websocket.h"
 #include "support/socket_client.h"
 #include "support/websocket_test_client.h"
 
-#include <future>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
+#include <mutex>
 #include <thread>
-#include <unistd.h>
+#include <vector>
 
 namespace bromine {
 namespace {
@@ -21,112 +19,6 @@ namespace {
 using namespace std::chrono_literals;
 using test::SocketClient;
 using test::WebSocketTestClient;
-
-bool has_line(const std::string& text, const std::string& line) {
-  return text.find("\n" + line + "\n") != std::string::npos || text.rfind(line + "\n", 0) == 0;
-}
-
-TEST(PrometheusText, WritesEveryFamilyWithHelpTypeAndValues) {
-  MetricsTotals totals;
-  totals.responses = {1, 20, 3, 4, 5};
-  totals.request_duration_buckets[0] = 2;                    // <= 0.5 ms
-  totals.request_duration_buckets[3] = 1;                    // <= 5 ms
-  totals.request_duration_buckets[kDurationBuckets - 1] = 1; // > 10 s
-  totals.request_duration_sum_us = 12'003'500;
-  totals.bytes_received = 1000;
-  totals.bytes_sent = 2000;
-  totals.connections = {7, 2, 1};
-  totals.websocket_messages_received = 11;
-  totals.websocket_messages_sent = 12;
-  totals.publishes = 3;
-  totals.deliveries = 9;
-  totals.requests_waiting = 4;
-  totals.threads = 6;
-  totals.threads_busy = 5;
-  totals.worker_restarts = {2, 8};
-  totals.workers = 4;
-
-  std::string text = render_prometheus(totals);
-  for (const char* line : {
-           "# HELP bromine_http_requests_total HTTP responses sent, by status class.",
-           "# TYPE bromine_http_requests_total counter",
-           "bromine_http_requests_total{status=\"1xx\"} 1",
-           "bromine_http_requests_total{status=\"2xx\"} 20",
-           "bromine_http_requests_total{status=\"5xx\"} 5",
-           "# TYPE bromine_http_request_duration_seconds histogram",
-           "bromine_http_request_duration_seconds_bucket{le=\"0.0005\"} 2",
-           "bromine_http_request_duration_seconds_bucket{le=\"0.001\"} 2",
-           "bromine_http_request_duration_seconds_bucket{le=\"0.0025\"} 2",
-           "bromine_http_request_duration_seconds_bucket{le=\"0.005\"} 3",
-           "bromine_http_request_duration_seconds_bucket{le=\"10\"} 3",
-           "bromine_http_request_duration_seconds_bucket{le=\"+Inf\"} 4",
-           "bromine_http_request_duration_seconds_sum 12.003500",
-           "bromine_http_request_duration_seconds_count 4",
-           "bromine_received_bytes_total 1000",
-           "bromine_sent_bytes_total 2000",
-           "# TYPE bromine_connections gauge",
-           "bromine_connections{kind=\"http\"} 7",
-           "bromine_connections{kind=\"websocket\"} 2",
-           "bromine_connections{kind=\"sse\"} 1",
-           "bromine_websocket_messages_received_total 11",
-           "bromine_websocket_messages_sent_total 12",
-           "bromine_pubsub_publishes_total 3",
-           "bromine_pubsub_deliveries_total 9",
-           "bromine_requests_waiting 4",
-           "bromine_request_wait_seconds_count 0",
-           "bromine_request_wait_seconds_sum 0.000000",
-           "bromine_threads 6",
-           "bromine_threads_busy 5",
-           "bromine_worker_restarts_total{reason=\"died\"} 2",
-           "bromine_worker_restarts_total{reason=\"hot_restart\"} 8",
-           "bromine_workers 4",
-       }) {
-    EXPECT_TRUE(has_line(text, line)) << "missing: " << line << "\nin:\n" << text;
-  }
-  EXPECT_EQ(text.back(), '\n');
-}
-
-TEST(DurationHistogram, PutsEachDurationInTheFirstBucketAtOrAboveIt) {
-  MetricsSlot slot;
-  slot.request_duration.observe(0us);
-  slot.request_duration.observe(500us); // on the bound: that bucket
-  slot.request_duration.observe(501us); // just above: the next
-  slot.request_duration.observe(30s);   // above every bound: +Inf
-  EXPECT_EQ(slot.request_duration.buckets[0].load(), 2u);
-  EXPECT_EQ(slot.request_duration.buckets[1].load(), 1u);
-  EXPECT_EQ(slot.request_duration.buckets[kDurationBuckets - 1].load(), 1u);
-  EXPECT_EQ(slot.request_duration.sum_us.load(), 30'001'001u);
-}
-
-TEST(MetricsBlock, SumsSlotsWrittenByAForkedProcess) {
-  MetricsBlock block(3);
-  MetricsSlot::add(block.slot(0).publishes, 2);
-  MetricsSlot::add(block.slot(2).open_connections(ConnectionKind::WebSocket), 5);
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    // The child writes into its own slot of the shared mapping, as a forked worker does.
-    MetricsSlot& mine = block.slot(1);
-    MetricsSlot::add(mine.publishes, 40);
-    mine.count_response(204);
-    MetricsSlot::subtract(mine.open_connections(ConnectionKind::WebSocket), 2);
-    ::_exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-
-  MetricsTotals totals = block.sum();
-  EXPECT_EQ(totals.publishes, 42u);
-  EXPECT_EQ(totals.responses[1], 1u);
-  EXPECT_EQ(totals.connections[1], 3); // gauges sum as signed values: 5 - 2
-
-  // The child is gone: its gauges go, its counters stay.
-  block.slot(1).clear_gauges();
-  totals = block.sum();
-  EXPECT_EQ(totals.connections[1], 5);
-  EXPECT_EQ(totals.publishes, 42u);
-}
 
 // Events of a WebSocket that echoes every message from the loop thread and subscribes to "news".
 class EchoEvents final : public UpgradedEvents {
@@ -297,31 +189,6 @@ TEST_F(ServerMetricsTest, ReportsEachRequestRefusedForALimit) {
   EXPECT_EQ(limits_[1].limit, LimitExceeded::Limit::HeaderCount);
   EXPECT_EQ(limits_[1].status, 431);
   EXPECT_EQ(block_.sum().responses[3], 2u);
-}
-
-TEST(MetricsExporter, AnswersAScrapeOnItsOwnPort) {
-  test::Watchdog watchdog(30s);
-  MetricsBlock block(1);
-  MetricsSlot::add(block.slot(0).publishes, 7);
-  MetricsExporter exporter("127.0.0.1", 0, [&block] { return render_prometheus(block.sum()); });
-  exporter.start();
-  ASSERT_NE(exporter.port(), 0);
-
-  auto client = SocketClient::tcp(exporter.port());
-  ASSERT_TRUE(client.send("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"));
-  auto response = client.read_response();
-  ASSERT_TRUE(response);
-  EXPECT_EQ(response->status, 200);
-  EXPECT_EQ(response->header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
-  EXPECT_TRUE(has_line(response->body, "bromine_pubsub_publishes_total 7")) << response->body;
-  EXPECT_EQ(block.sum().responses[1], 0u) << "a scrape is not counted";
-
-  client.clear_received();
-  ASSERT_TRUE(client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
-  auto elsewhere = client.read_response();
-  ASSERT_TRUE(elsewhere);
-  EXPECT_EQ(elsewhere->status, 404);
-  exporter.stop();
 }
 
 } // namespace
