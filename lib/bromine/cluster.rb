@@ -201,6 +201,7 @@ module Bromine
       log "hot restart (SIGUSR1 or #{RestartFile::PATH}): replacing #{old} " \
           "worker#{'s' unless old == 1} one at a time"
       @server.lifecycle.reloading
+      @restarting = true # so that "done" (and READY=1) follows even with no worker to replace
     end
 
     def change_target(delta)
