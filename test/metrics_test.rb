@@ -49,8 +49,8 @@ class MetricsTest < BromineTest::TestCase
     @server = server = start_server("hello.ru", "--metrics", "127.0.0.1:0")
     port = metrics_port(server)
     refute_equal server.port, port
-    samples = scrape(port)
-    assert_equal 3, samples.fetch("bromine_threads"), "the default three Ruby threads"
+    # The Ruby threads start right after the listen line: the gauge settles once they run.
+    samples = scrape_until(port, "the default three Ruby threads") { |s| s["bromine_threads"] == 3 }
     assert_equal 0, samples.fetch("bromine_workers")
     assert_equal 0, samples.fetch('bromine_http_requests_total{status="2xx"}')
     assert_equal "404", Net::HTTP.get_response(URI("http://127.0.0.1:#{port}/")).code, "only /metrics"
@@ -75,7 +75,7 @@ class MetricsTest < BromineTest::TestCase
     # The extra WebSockets websockets_on_workers opened and closed are gone before the baseline.
     before = scrape_until(port, "two WebSockets and no HTTP connection") do |s|
       s['bromine_connections{kind="websocket"}'] == 2 && s['bromine_connections{kind="http"}'].zero? &&
-        s["bromine_threads_busy"].zero?
+        s["bromine_threads_busy"].zero? && s["bromine_threads"] == 6
     end
     assert_equal 2, before.fetch("bromine_workers")
     assert_equal 6, before.fetch("bromine_threads"), "three Ruby threads in each of two workers"
