@@ -14,9 +14,12 @@ Gem::Specification.new do |spec|
   spec.license = "MIT"
   spec.required_ruby_version = ">= 3.1"
 
+  # What `gem install` compiles (the binding and the core's sources and headers; not the core's
+  # tests, fuzzers and CMake build) and what it runs.
   spec.files = Dir.chdir(__dir__) do
-    Dir["core/**/*", "ext/**/*", "lib/**/*", "exe/**/*", "README.md"]
-      .reject { |path| File.directory?(path) || path.end_with?(".so", ".o") }
+    Dir["core/include/**/*", "core/src/**/*", "core/README.md", "ext/**/*", "lib/**/*", "exe/**/*",
+        "examples/systemd/*", "README.md"]
+      .reject { |path| File.directory?(path) || path.end_with?(".so", ".o", ".d") }
   end
   spec.bindir = "exe"
   spec.executables = ["bromine"]

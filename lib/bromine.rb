@@ -31,7 +31,7 @@ module Bromine
     true
   end
 
-  HOOK_NAMES = %i[before_fork after_fork].freeze
+  HOOK_NAMES = %i[before_fork after_fork on_worker_shutdown on_shutdown].freeze
   @hooks = HOOK_NAMES.to_h { |name| [name, []] }
 
   class << self
@@ -45,16 +45,32 @@ module Bromine
       add_hook(:before_fork, block)
     end
 
-    # Registers a block each forked worker runs once, before it serves (to reconnect, say):
+    # Registers a block each forked worker runs once, before it serves (to reconnect, say). A block
+    # that takes an argument gets the worker's index (0 to workers - 1; a worker started in place
+    # of another gets its index):
     #
     #   Bromine.after_fork { ActiveRecord::Base.establish_connection }
     def after_fork(&block)
       add_hook(:after_fork, block)
     end
+    alias on_worker_boot after_fork
 
-    # Runs the blocks registered for name (:before_fork or :after_fork), in order.
-    def run_hooks(name)
-      @hooks.fetch(name).each(&:call)
+    # Registers a block each forked worker runs once it has stopped serving, before it exits (not
+    # when it is killed). A block that takes an argument gets the worker's index.
+    def on_worker_shutdown(&block)
+      add_hook(:on_worker_shutdown, block)
+    end
+
+    # Registers a block the server's main process (the master, with workers) runs once the server
+    # has stopped, last of all.
+    def on_shutdown(&block)
+      add_hook(:on_shutdown, block)
+    end
+
+    # Runs the blocks registered for name (one of HOOK_NAMES), in order; `args` go to blocks that
+    # take arguments.
+    def run_hooks(name, *args)
+      @hooks.fetch(name).each { |hook| hook.arity.zero? ? hook.call : hook.call(*args) }
     end
 
     private

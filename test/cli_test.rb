@@ -17,7 +17,8 @@ class CLITest < Minitest::Test
   # Runs exe/bromine with args in dir; kills it (by its pid) if it outlives TIMEOUT.
   def bromine(*args, dir: ROOT, env: {})
     command = [RbConfig.ruby, "-I", File.join(ROOT, "lib"), EXE, *args]
-    Open3.popen3({ "PORT" => nil }.merge(env), *command, chdir: dir) do |stdin, stdout, stderr, waiter|
+    clean = { "PORT" => nil, "WEB_CONCURRENCY" => nil, "RAILS_MAX_THREADS" => nil }
+    Open3.popen3(clean.merge(env), *command, chdir: dir) do |stdin, stdout, stderr, waiter|
       stdin.close
       out_reader = Thread.new { stdout.read }
       err_reader = Thread.new { stderr.read }
@@ -55,7 +56,8 @@ class CLITest < Minitest::Test
     ["-p, --port N", "-b, --bind ADDR", "-www, --public DIR", "-t, --threads N", "-w, --workers N",
      "--max-body BYTES", "--max-headers BYTES", "--max-message BYTES", "--keep-alive SECONDS",
      "--ping SECONDS", "--shutdown-timeout SECONDS", "-v, --log", "--redis URL", "--help",
-     "--version"].each do |form|
+     "--version", "-C, --config FILE", "-e, --environment NAME", "--log-format FORMAT",
+     "--metrics ADDR", "--pidfile FILE"].each do |form|
       assert_includes result.stdout, form
     end
   end
@@ -92,6 +94,18 @@ class CLITest < Minitest::Test
   def test_bad_port_env
     assert_usage_error 'bromine: invalid value for $PORT: "http" (expected an integer from 0 to 65535)',
                        env: { "PORT" => "http" }
+  end
+
+  def test_bad_env_variables_name_the_variable
+    assert_usage_error 'bromine: invalid value for $WEB_CONCURRENCY: "many" (expected an integer of at ' \
+                       'least 0 (0 = one per CPU core))', env: { "WEB_CONCURRENCY" => "many" }
+    assert_usage_error 'bromine: invalid value for $RAILS_MAX_THREADS: "0" (expected an integer of at least 1)',
+                       env: { "RAILS_MAX_THREADS" => "0" }
+  end
+
+  def test_bad_metrics_address
+    assert_usage_error 'bromine: invalid value for --metrics: "localhost" (expected a port, or HOST:PORT ' \
+                       "(port 0 picks a free one))", "--metrics", "localhost"
   end
 
   def test_missing_default_config

@@ -4,6 +4,7 @@ require "minitest/autorun"
 require "tmpdir"
 require "bromine/options"
 require "bromine/rack_handler"
+require "bromine/listeners"
 
 # Option parsing and validation, without a server.
 class OptionsTest < Minitest::Test
@@ -152,7 +153,7 @@ class OptionsTest < Minitest::Test
   end
 
   def test_bad_bind
-    expected = "(expected an IP address, a host name or unix:/path)"
+    expected = "(expected an IP address, a host name, tcp://HOST:PORT or unix:/path)"
     assert_parse_error "invalid value for --bind: \"\" #{expected}", "--bind", ""
     assert_parse_error "invalid value for -b: \"unix:\" #{expected}", "-b", "unix:"
     assert_parse_error "invalid value for -b: \"/tmp/x.sock\" #{expected}", "-b", "/tmp/x.sock"
@@ -259,6 +260,46 @@ class OptionsTest < Minitest::Test
   def test_workers_are_not_pending
     assert_empty Options.pending_warnings(Options.validate({ workers: 0 }, {}))
     assert_empty Options.pending_warnings(Options.validate({ workers: 4 }, {}))
+  end
+
+  def test_bind_may_repeat_and_take_puma_spellings
+    parsed = parse("-b", "127.0.0.1", "--bind", "tcp://[::1]:4000", "-b", "unix:///run/app.sock")
+    assert_equal ["127.0.0.1", "tcp://[::1]:4000", "unix:///run/app.sock"], parsed.options[:bind]
+    assert_equal "127.0.0.1", Options.validate({ bind: ["127.0.0.1"] }, {})[:bind], "one bind stays a String"
+    assert_parse_error 'invalid value for -b: "tcp://host:99999" (expected an IP address, a host name, ' \
+                       "tcp://HOST:PORT or unix:/path)", "-b", "tcp://host:99999"
+  end
+
+  def test_listener_addresses
+    addresses = Bromine::Listeners.addresses(bind: ["127.0.0.1", "tcp://[::1]:4000", "unix:///run/a.sock"],
+                                             port: 3000)
+    assert_equal ["127.0.0.1:3000", "[::1]:4000", "unix:/run/a.sock"], addresses.map(&:to_s)
+  end
+
+  def test_metrics_address
+    assert_equal "127.0.0.1:9394", parse("--metrics", "9394").options[:metrics]
+    assert_equal "0.0.0.0:9394", parse("--metrics=0.0.0.0:9394").options[:metrics]
+    assert_equal "[::1]:0", parse("--metrics", "[::1]:0").options[:metrics]
+    assert_parse_error 'invalid value for --metrics: "9394:host" (expected a port, or HOST:PORT (port 0 picks ' \
+                       "a free one))", "--metrics", "9394:host"
+  end
+
+  def test_log_format
+    assert_equal :json, parse("--log-format", "json").options[:log_format]
+    assert_equal :clf, Options.validate({}, {})[:log_format]
+    assert_parse_error 'invalid value for --log-format: "xml" (expected clf or json)', "--log-format", "xml"
+  end
+
+  def test_environment_variables_in_order_of_precedence
+    env = { "WEB_CONCURRENCY" => "4", "RAILS_MAX_THREADS" => "8", "PORT" => "5000" }
+    options = Options.validate({}, env)
+    assert_equal [4, 8, 5000], options.values_at(:workers, :threads, :port)
+    options = Options.validate({ threads: 2 }, env, defaults: { port: 3001, threads: 9 })
+    assert_equal [4, 2, 5000], options.values_at(:workers, :threads, :port), "given beats env beats defaults"
+    assert_equal 3001, Options.validate({}, {}, defaults: { port: 3001 })[:port]
+    assert_equal({ environment: "staging" },
+                 Options.from_environment({ "RAILS_ENV" => "production", "RACK_ENV" => "staging" }, [:environment]))
+    assert_equal({ environment: "production" }, Options.from_environment({ "RAILS_ENV" => "production" }, [:environment]))
   end
 end
 

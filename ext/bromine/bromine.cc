@@ -4,6 +4,7 @@
 #include "rb_early_hints.h"
 #include "rb_env.h"
 #include "rb_hijack.h"
+#include "rb_metrics.h"
 #include "rb_native_server.h"
 #include "rb_relay.h"
 #include "rb_request.h"
@@ -27,6 +28,7 @@ extern "C" __attribute__((visibility("default"))) void Init_bromine(void) {
   bromine::ruby::init_sendfile();
   bromine::ruby::init_native_server(native);
   bromine::ruby::init_relay(native);
+  bromine::ruby::init_metrics(native);
   bromine::ruby::init_upgrade();
   bromine::ruby::init_socket_events();
   bromine::ruby::init_websocket(bromine);

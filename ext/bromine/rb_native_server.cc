@@ -6,6 +6,7 @@
 #include "rb_channel_listener.h"
 #include "rb_env.h"
 #include "rb_gvl.h"
+#include "rb_metrics.h"
 #include "rb_request.h"
 #include "rb_socket_events.h"
 #include "rb_socket_state.h"
@@ -25,6 +26,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace bromine::ruby {
 
@@ -47,11 +49,13 @@ struct NativeServer {
   VALUE app = Qnil;
   std::string bind;
   uint16_t port = 0;
-  int listen_fd = -1; // inherited from a master process, or -1 to bind
-  int relay_fd = -1;  // pub/sub link to the master's relay, or -1
+  std::vector<int> listen_fds; // bound by the Ruby side (or inherited), or none to bind here
+  int relay_fd = -1;           // pub/sub link to the master's relay, or -1
+  std::shared_ptr<MetricsBlock> metrics; // holds the slot the server counts into, if any
 
   ~NativeServer() {
-    if (listen_fd >= 0) ::close(listen_fd);
+    for (int fd : listen_fds)
+      ::close(fd);
     if (relay_fd >= 0) ::close(relay_fd);
     if (io_thread.joinable()) {
       server->stop_now();
@@ -147,6 +151,10 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   core.request_timeout = seconds_option(options, "request_timeout", core.request_timeout);
   core.shutdown_timeout = seconds_option(options, "shutdown_timeout", core.shutdown_timeout);
   core.access_log = RTEST(option(options, "log"));
+  VALUE log_format = option(options, "log_format");
+  if (!NIL_P(log_format) && SYM2ID(log_format) == rb_intern("json")) {
+    core.access_log_format = AccessLogFormat::JsonLines;
+  }
   VALUE public_dir = option(options, "public");
   if (!NIL_P(public_dir)) core.public_dir = StringValueCStr(public_dir);
   VALUE cache_control = option(options, "cache_control");
@@ -184,11 +192,25 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   s->defaults.null_input = null_input;
   VALUE listen_fd = option(options, "listen_fd");
   VALUE relay_fd = option(options, "relay_fd");
+  // listen_fd: one descriptor or an Array of them, the listeners in order.
+  VALUE listen_fds = NIL_P(listen_fd) ? rb_ary_new() : rb_Array(listen_fd);
   // Duplicates: the Ruby IO objects that own the originals may close them whenever they like.
-  if (!NIL_P(listen_fd)) s->listen_fd = ::fcntl(NUM2INT(listen_fd), F_DUPFD_CLOEXEC, 0);
+  for (long i = 0; i < RARRAY_LEN(listen_fds); ++i) {
+    int fd = ::fcntl(NUM2INT(rb_ary_entry(listen_fds, i)), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) rb_sys_fail("dup of an inherited socket");
+    s->listen_fds.push_back(fd);
+  }
   if (!NIL_P(relay_fd)) s->relay_fd = ::fcntl(NUM2INT(relay_fd), F_DUPFD_CLOEXEC, 0);
-  if ((!NIL_P(listen_fd) && s->listen_fd < 0) || (!NIL_P(relay_fd) && s->relay_fd < 0)) {
-    rb_sys_fail("dup of an inherited socket");
+  if (!NIL_P(relay_fd) && s->relay_fd < 0) rb_sys_fail("dup of an inherited socket");
+  VALUE metrics = option(options, "metrics");
+  if (!NIL_P(metrics)) {
+    VALUE index = option(options, "metrics_slot");
+    long slot = NIL_P(index) ? 0 : NUM2LONG(index);
+    s->metrics = metrics_block_of(metrics);
+    if (slot < 0 || static_cast<size_t>(slot) >= s->metrics->size()) {
+      rb_raise(rb_eIndexError, "no metrics slot %ld", slot);
+    }
+    s->server->count_into(&s->metrics->slot(static_cast<size_t>(slot)));
   }
   s->context->server = s->server.get();
   s->context->ping_seconds = static_cast<double>(core.websocket_ping_interval.count()) / 1000.0;
@@ -198,8 +220,14 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
 
   NativeServer* raw = s;
   s->server->on_request([raw](HttpRequest&& request, Responder&& responder) {
-    raw->queue.push(Work{std::move(request), std::move(responder), nullptr});
+    MetricsSlot::add(raw->server->metrics().requests_waiting);
+    Work work;
+    work.request = std::move(request);
+    work.responder = std::move(responder);
+    work.queued_at = std::chrono::steady_clock::now();
+    raw->queue.push(std::move(work));
   });
+  s->server->on_limit_exceeded(log_limit_exceeded);
   s->server->after_batch([raw] { raw->queue.wake_workers(); });
   s->server->on_memory_released([raw] {
     Work work;
@@ -210,6 +238,7 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   // thread, rather than cut with the rest.
   s->server->on_stop_deadline([raw] {
     for (Work& work : raw->queue.take_requests()) {
+      MetricsSlot::subtract(raw->server->metrics().requests_waiting);
       answer_unavailable(work);
     }
   });
@@ -220,8 +249,11 @@ VALUE server_listen(VALUE self) {
   NativeServer& s = get(self);
   char error[512] = "";
   try {
-    if (s.listen_fd >= 0) {
-      s.port = s.server->adopt_listener(std::exchange(s.listen_fd, -1));
+    if (!s.listen_fds.empty()) {
+      std::vector<int> fds = std::exchange(s.listen_fds, {});
+      s.port = s.server->adopt_listener(fds.front());
+      for (size_t i = 1; i < fds.size(); ++i)
+        s.server->adopt_listener(fds[i]);
       bool unix_socket = s.bind.rfind("unix:", 0) == 0;
       s.defaults.server_name = rb_str_new_cstr(unix_socket ? "localhost" : s.bind.c_str());
       s.defaults.server_port = rb_str_new_cstr(std::to_string(s.port).c_str());
@@ -322,6 +354,7 @@ int worker_loop(NativeServer& s) {
   WorkerObjects objects = make_worker_objects();
   RB_GC_GUARD(objects.hijacker);
   RB_GC_GUARD(objects.early_hints);
+  MetricsSlot& metrics = s.server->metrics();
   for (;;) {
     Work work;
     if (!s.queue.try_pop(work)) {
@@ -341,14 +374,23 @@ int worker_loop(NativeServer& s) {
       collect_garbage();
       continue;
     }
+    if (!work.socket) {
+      MetricsSlot::subtract(metrics.requests_waiting);
+      metrics.request_wait.observe(std::chrono::steady_clock::now() - work.queued_at);
+    }
+    MetricsSlot::add(metrics.threads_busy);
     int state = work.socket ? run_socket_events(work.socket)
                             : handle_request(s.defaults, s.app, *s.context, objects, work);
+    MetricsSlot::subtract(metrics.threads_busy);
     if (state) return state;
   }
 }
 
 VALUE server_process_requests(VALUE self) {
-  int state = worker_loop(get(self));
+  NativeServer& s = get(self);
+  MetricsSlot::add(s.server->metrics().threads);
+  int state = worker_loop(s);
+  MetricsSlot::subtract(s.server->metrics().threads);
   if (state) rb_jump_tag(state);
   return Qnil;
 }

@@ -5,6 +5,7 @@
 #include "bromine/responder.h"
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -22,6 +23,7 @@ struct Work {
   // Neither a request nor a connection's events: collect garbage and hand freed memory back to
   // the system (after connections held much and let go of it).
   bool housekeeping = false;
+  std::chrono::steady_clock::time_point queued_at{}; // for the wait-time metric of a request
 };
 
 class WorkQueue {

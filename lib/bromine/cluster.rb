@@ -15,7 +15,8 @@ module Bromine
   # - USR1: hot restart, one worker at a time: fork the new one, wait until it serves, send USR2
   #   to the old one (a graceful stop whose WebSocket close code is 1012) and wait for it to exit.
   #   The listening socket stays open in the master throughout, so no connection is refused;
-  # - TTIN/TTOU: one worker more / one fewer (never fewer than one).
+  # - TTIN/TTOU: one worker more / one fewer (never fewer than one);
+  # - tmp/restart.txt touched: the same hot restart as USR1 (see Bromine::Lifecycle).
   #
   # Pub/sub crosses workers through Native::Relay, a C++ thread in the master: each worker gets
   # one end of a socket pair, the relay holds the other. With --redis the relay also holds the
@@ -41,15 +42,16 @@ module Bromine
     # The longest the main loop sleeps (it wakes sooner on any signal or readiness byte).
     IDLE_WAKE = 1.0
 
-    # One forked worker as the master sees it (the worker's own side is Bromine::Worker).
+    # One forked worker as the master sees it (the worker's own side is Bromine::Worker). index:
+    # 0 to count - 1, kept by the worker that replaces it; slot: its metrics slot, or nil.
     Child = Struct.new(:pid, :relay_fd, :ready_io, :ready, :generation, :retiring, :forked_at,
-                       keyword_init: true)
+                       :index, :slot, keyword_init: true)
 
-    # server: the Bromine::Server whose app and options the workers run; listener: the bound
-    # TCPServer or UNIXServer; count: how many workers to run.
-    def initialize(server, listener, count)
+    # server: the Bromine::Server whose app and options the workers run; listeners: its
+    # Bromine::Listeners; count: how many workers to run.
+    def initialize(server, listeners, count)
       @server = server
-      @listener = listener
+      @listeners = listeners
       @target = count
       @master_pid = Process.pid
       @workers = {} # pid => Child
@@ -64,6 +66,7 @@ module Bromine
       @stopping = nil # nil, :graceful or :now
       @stop_deadline = nil
       @announced = false
+      @to_replace = 0 # workers that died and are not replaced yet, for the restart count
     end
 
     # Forks the workers and supervises them until they have all stopped. Yields once, when all
@@ -128,6 +131,7 @@ module Bromine
 
     def supervise(on_serving)
       loop do
+        request(:restart) if @server.lifecycle.tick && !@stopping
         handle_requests
         reap
         break if @stopping && @workers.empty?
@@ -157,6 +161,7 @@ module Bromine
     end
 
     def begin_graceful_stop
+      @server.lifecycle.stopping
       @stopping = :graceful
       @stop_deadline = monotonic_now + @server.options[:shutdown_timeout] + STOP_MARGIN
       @workers.each_value do |worker|
@@ -193,7 +198,10 @@ module Bromine
 
       @generation += 1
       old = active_workers.count { |worker| worker.generation < @generation && worker.pid != @incoming }
-      log "hot restart (SIGUSR1): replacing #{old} worker#{'s' unless old == 1} one at a time"
+      log "hot restart (SIGUSR1 or #{RestartFile::PATH}): replacing #{old} " \
+          "worker#{'s' unless old == 1} one at a time"
+      @server.lifecycle.reloading
+      @restarting = true # so that "done" (and READY=1) follows even with no worker to replace
     end
 
     def change_target(delta)
@@ -223,12 +231,15 @@ module Bromine
       return if worker.retiring
 
       log "worker #{pid} exited with #{how}; restarting"
+      @to_replace += 1
       note_unexpected_death
     end
 
     def forget(worker)
       @relay.remove(worker.relay_fd)
       worker.ready_io.close unless worker.ready_io.closed?
+      @server.metrics&.release_slot(worker.slot)
+      @server.metrics&.workers = @workers.size
     end
 
     def note_unexpected_death
@@ -252,14 +263,17 @@ module Bromine
       old = active_workers.select { |worker| worker.generation < @generation && worker.pid != @incoming }
                           .min_by(&:pid)
       if old.nil?
-        log "hot restart done" if @incoming || @restarting
+        if @incoming || @restarting
+          log "hot restart done"
+          @server.lifecycle.reloaded(@listeners.description)
+        end
         @incoming = nil # an early replacement whose old worker died meanwhile: now a regular one
         @restarting = false
         return
       end
 
       @restarting = true
-      @incoming ||= spawn_worker&.pid
+      @incoming ||= spawn_worker(index: old.index, restart: :hot_restart)&.pid
       return unless @incoming && @workers.fetch(@incoming).ready
 
       old.retiring = true
@@ -272,7 +286,9 @@ module Bromine
     # incoming worker).
     def balance
       regular = active_workers.reject { |worker| worker.pid == @incoming }
-      (@target - regular.size).times { break unless spawn_worker }
+      (@target - regular.size).times do
+        break unless spawn_worker(index: free_index, restart: @to_replace.positive? ? :died : nil)
+      end
       return unless regular.size > @target
 
       # The first to go: old-generation workers a hot restart has yet to replace, then the newest.
@@ -306,25 +322,44 @@ module Bromine
       on_serving.call
     end
 
-    # Forks one worker, unless the back-off says to wait; returns its Child or nil.
-    def spawn_worker
+    # The lowest worker index no active worker has.
+    def free_index
+      taken = active_workers.map(&:index)
+      (0..).find { |index| !taken.include?(index) }
+    end
+
+    # Forks one worker with that index, unless the back-off says to wait; returns its Child or nil.
+    # restart: why it replaces another (:died or :hot_restart, for the metrics), or nil.
+    def spawn_worker(index:, restart: nil)
       return nil if monotonic_now < @next_spawn_at
 
       Bromine.run_hooks(:before_fork)
       master_link, worker_link = UNIXSocket.pair(:STREAM)
       ready_r, ready_w = IO.pipe
-      pid = fork { worker_main(master_link, worker_link, ready_r, ready_w) }
+      slot = @server.metrics&.take_slot
+      child = Child.new(relay_fd: nil, ready_io: ready_r, ready: false, generation: @generation,
+                        retiring: false, index: index, slot: slot)
+      pid = fork { worker_main(child, master_link, worker_link, ready_r, ready_w) }
       worker_link.close
       ready_w.close
       # The relay keeps a duplicate of the master's end (its own descriptor, which #remove takes).
-      relay_fd = @relay.add(master_link.fileno)
+      child.relay_fd = @relay.add(master_link.fileno)
       master_link.close
-      @workers[pid] = Child.new(pid: pid, relay_fd: relay_fd, ready_io: ready_r, ready: false,
-                                generation: @generation, retiring: false, forked_at: monotonic_now)
+      child.pid = pid
+      child.forked_at = monotonic_now
+      @workers[pid] = child
+      count_restart(restart)
+      child
+    end
+
+    def count_restart(reason)
+      @to_replace -= 1 if reason == :died && @to_replace.positive?
+      @server.metrics&.count_worker_restart(reason) if reason
+      @server.metrics&.workers = @workers.size
     end
 
     # The body of a forked worker; never returns.
-    def worker_main(master_link, worker_link, ready_r, ready_w)
+    def worker_main(child, master_link, worker_link, ready_r, ready_w)
       status = 0
       begin
         worker = Worker.new(@server, @master_pid)
@@ -332,16 +367,20 @@ module Bromine
         @server.stop if @stop_before_traps
         # What belongs to the master or to the other workers: their relay links and pipes.
         [master_link, ready_r, @wake_r, @wake_w].each(&:close)
-        @workers.each_value do |worker|
-          IO.for_fd(worker.relay_fd, autoclose: true).close
-          worker.ready_io.close
+        @workers.each_value do |other|
+          IO.for_fd(other.relay_fd, autoclose: true).close
+          other.ready_io.close
         end
-        Bromine.run_hooks(:after_fork)
+        Bromine.run_hooks(:after_fork, child.index)
+        @server.load_app # the app of this worker's own, when the master did not preload it
         ready = proc do
           ready_w.write(".")
           ready_w.close
         end
-        worker.serve(listen_fd: @listener.fileno, relay_fd: worker_link.fileno, ready: ready)
+        own = { listen_fd: @listeners.fds, relay_fd: worker_link.fileno }
+        own.update(@server.metrics.native_options(child.slot)) if @server.metrics
+        worker.serve(own, ready: ready)
+        Bromine.run_hooks(:on_worker_shutdown, child.index)
       rescue SystemExit => e
         status = e.status
       rescue Exception => e # rubocop:disable Lint/RescueException
@@ -356,7 +395,7 @@ module Bromine
     end
 
     def wait_for_events
-      timeout = IDLE_WAKE
+      timeout = [IDLE_WAKE, @server.lifecycle.wake_within].min
       timeout = [timeout, @next_spawn_at - monotonic_now].min if @next_spawn_at > monotonic_now
       timeout = [timeout, @stop_deadline - monotonic_now].min if @stopping == :graceful
       booting = @workers.values.select { |worker| !worker.ready && !worker.ready_io.closed? }

@@ -32,8 +32,27 @@ module Bromine
       ws_deflate: true,
       shutdown_timeout: 10,
       log: false,
-      redis: nil
+      log_format: :clf,
+      redis: nil,
+      metrics: nil,
+      pidfile: nil
     }.freeze
+
+    # Settings of the `bromine` command itself rather than of the server: they choose what to load
+    # and how (Bromine::CLI reads them; Bromine::Server never sees them).
+    LAUNCH_KEYS = %i[config environment].freeze
+
+    # Environment variables that feed an option the command line and the config file left unset,
+    # first match wins (the conventions of Heroku, Puma and Rails).
+    ENV_SOURCES = {
+      port: ["PORT"],
+      workers: ["WEB_CONCURRENCY"],
+      threads: ["RAILS_MAX_THREADS"],
+      environment: %w[RACK_ENV RAILS_ENV]
+    }.freeze
+
+    # Options that may be given several times; the values are kept in order, in an Array.
+    REPEATABLE = %i[bind].freeze
 
     BYTE_SUFFIXES = { "" => 1, "k" => KIB, "m" => MIB, "g" => GIB }.freeze
 
@@ -55,14 +74,19 @@ module Bromine
       ws_deflate: ["--ws-deflate", nil, :switch],
       shutdown_timeout: ["--shutdown-timeout", nil, :seconds],
       log: ["--log", "-v", :flag],
+      log_format: ["--log-format", nil, :log_format],
       redis: ["--redis", nil, :redis_url],
+      metrics: ["--metrics", nil, :metrics_address],
+      pidfile: ["--pidfile", nil, :path],
+      config: ["--config", "-C", :path],
+      environment: ["--environment", "-e", :name],
       help: ["--help", "-h", :command],
       version: ["--version", nil, :command]
     }.freeze
 
     EXPECTED = {
       port: "an integer from 0 to 65535",
-      bind: "an IP address, a host name or unix:/path",
+      bind: "an IP address, a host name, tcp://HOST:PORT or unix:/path",
       directory: "an existing directory",
       positive_integer: "an integer of at least 1",
       worker_count: "an integer of at least 0 (0 = one per CPU core)",
@@ -72,7 +96,11 @@ module Bromine
       flag: "true or false",
       switch: "on or off",
       redis_url: "a redis://[:password@]host[:port][/db] or unix:///path URL",
-      header_value: "a header value without line breaks"
+      header_value: "a header value without line breaks",
+      log_format: "clf or json",
+      metrics_address: "a port, or HOST:PORT (port 0 picks a free one)",
+      path: "a file path",
+      name: "a name of letters, digits, _ or -"
     }.freeze
 
     # Features whose options are accepted now but which later versions implement. Each entry says,
@@ -128,28 +156,51 @@ module Bromine
             value = inline_value
             value = args.shift if value.nil?
             raise Error, "missing value for #{spelling}" if value.nil?
-            options[key] = convert(kind, value, spelling)
+
+            value = convert(kind, value, spelling)
+            options[key] = REPEATABLE.include?(key) && options.key?(key) ? [*options[key], value] : value
           end
         end
         Parsed.new(command: :run, options: options, config_path: config_path)
       end
 
-      # Checks options given as Ruby values (Bromine.run, the Rack handlers, or .parse's result),
-      # fills in defaults (the port from env["PORT"] when set) and returns a frozen Hash.
-      # Strings are accepted where the command line would accept them ("8080" for port:).
-      def validate(options, env = ENV)
+      # Checks options given as Ruby values (Bromine.run, the Rack handlers, or .parse's result
+      # merged over a config file's), fills in the rest from the environment variables of
+      # ENV_SOURCES, then from `defaults` (DEFAULTS, with a caller's own on top, such as the host
+      # `rails server` chose), and returns a frozen Hash. Strings are accepted where the command line
+      # would accept them ("8080" for port:).
+      def validate(options, env = ENV, defaults: {})
         unknown = options.keys - DEFAULTS.keys
         raise Error, "unknown option: #{unknown.first.inspect}" unless unknown.empty?
 
-        result = DEFAULTS.dup
-        if !options.key?(:port) && env["PORT"] && !env["PORT"].empty?
-          result[:port] = convert(:port, env["PORT"], "$PORT")
-        end
+        result = DEFAULTS.merge(defaults.to_h { |key, value| [key, convert_option(key, value, key.to_s)] })
+        result.update(from_environment(env, DEFAULTS.keys - options.keys))
         options.each do |key, value|
-          kind = FLAGS.fetch(key)[2]
-          result[key] = value.nil? ? DEFAULTS[key] : convert(kind, value, key.to_s)
+          result[key] = value.nil? ? DEFAULTS[key] : convert_option(key, value, key.to_s)
         end
         result.freeze
+      end
+
+      # The values the environment variables of ENV_SOURCES give for `keys`, converted and checked
+      # (an error names the variable: "$WEB_CONCURRENCY").
+      def from_environment(env, keys = ENV_SOURCES.keys)
+        keys.each_with_object({}) do |key, found|
+          name = ENV_SOURCES.fetch(key, []).find { |variable| env[variable] && !env[variable].empty? }
+          found[key] = convert_option(key, env[name], "$#{name}") if name
+        end
+      end
+
+      # Converts one option's value (a String from the command line, or a Ruby value) to its type, or
+      # raises Error naming it as `name`. A repeatable option takes one value or an Array of them.
+      def convert_option(key, value, name)
+        kind = FLAGS.fetch(key)[2]
+        if REPEATABLE.include?(key) && value.is_a?(Array)
+          raise Error, "invalid value for #{name}: [] (expected at least one)" if value.empty?
+
+          converted = value.map { |one| convert(kind, one, name) }
+          return converted.size == 1 ? converted.first : converted.freeze
+        end
+        convert(kind, value, name)
       end
 
       # One warning line (without "bromine: ") per option whose feature is not available yet.
@@ -186,12 +237,49 @@ module Bromine
         port if port&.between?(0, 65_535)
       end
 
+      # An address (IP or host name; the port from --port), unix:/path (or unix:///path), or
+      # tcp://HOST[:PORT] (Puma's spelling, with a port of its own).
       def convert_bind(value)
         return unless value.is_a?(String)
         return value if value.start_with?("unix:") && value.length > "unix:".length
+        return convert_tcp_bind(value) if value.start_with?("tcp://")
         return if value.start_with?("unix:") || value.empty? || value.match?(/[\s\/]/)
 
         value
+      end
+
+      def convert_tcp_bind(value)
+        match = %r{\Atcp://(\[[^\]\s]+\]|[^:/\s\[\]]+)(?::(\d+))?/?\z}.match(value)
+        return unless match
+        return if match[2] && !Integer(match[2], 10).between?(0, 65_535)
+
+        value
+      end
+
+      def convert_log_format(value)
+        format = value.to_s.downcase
+        format.to_sym if %w[clf json].include?(format)
+      end
+
+      # "9394" or "HOST:9394" ("[::1]:9394" for IPv6); returns "HOST:PORT", the host 127.0.0.1
+      # unless given, so that the metrics are not exposed beyond the machine unasked.
+      def convert_metrics_address(value)
+        text = value.is_a?(Integer) ? value.to_s : value
+        return unless text.is_a?(String)
+
+        match = /\A(?:(\[[^\]\s]+\]|[^:\s\[\]]+):)?(\d+)\z/.match(text.strip)
+        return unless match && Integer(match[2], 10).between?(0, 65_535)
+
+        "#{match[1] || '127.0.0.1'}:#{Integer(match[2], 10)}"
+      end
+
+      def convert_path(value)
+        value if value.is_a?(String) && !value.empty? && !value.include?("\0")
+      end
+
+      def convert_name(value)
+        text = value.to_s
+        text if text.match?(/\A[A-Za-z0-9_-]+\z/)
       end
 
       def convert_directory(value)

@@ -1,7 +1,7 @@
 # frozen_string_literal: true
 
 require "etc"
-require "ipaddr"
+require "rbconfig"
 require "socket"
 require "rack"
 require_relative "version"
@@ -9,6 +9,9 @@ require_relative "options"
 require_relative "null_input"
 require_relative "cluster"
 require_relative "action_cable"
+require_relative "lifecycle"
+require_relative "listeners"
+require_relative "metrics"
 
 module Bromine
   # Raised when the server cannot start (the address can't be bound, the host can't be resolved).
@@ -29,22 +32,29 @@ module Bromine
   # signals alone; call #stop.
   #
   # With workers: above 1 (0 = one per CPU core), #run is the master of a Bromine::Cluster: it binds
-  # the listening socket, forks the workers, and each worker (Bromine::Worker) serves as a single
+  # the listening sockets, forks the workers, and each worker (Bromine::Worker) serves as a single
   # process does.
+  #
+  # The listening sockets are bound in Ruby (Bromine::Listeners) and outlive the native server, so a
+  # single process restarts in place (tmp/restart.txt) by re-executing restart_command with them.
   class Server
     # How long worker threads may take to leave the app once the IO thread has ended.
     WORKER_EXIT_GRACE = 1.0
-    # Backlog of the listening socket a master binds (the native server's own is the same).
-    LISTEN_BACKLOG = 1024
 
-    attr_reader :app, :options
+    attr_reader :app, :options, :lifecycle, :metrics, :listeners
+    # The command a single process re-executes to restart in place (tmp/restart.txt), as an argv
+    # Array; nil when it cannot (started from Ruby, say). The `bromine` command sets it.
+    attr_accessor :restart_command
 
     # options: those of Bromine::Options::DEFAULTS (port:, bind:, threads:, ...). Raises
     # Bromine::Options::Error (an ArgumentError) for an unknown option or a bad value.
-    def initialize(app, **options)
-      raise ArgumentError, "app must respond to #call" unless app.respond_to?(:call)
+    # app_loader: instead of app, a callable that loads the app; with workers it runs in each worker
+    # after it forks (so a hot restart loads new code), else once before serving.
+    def initialize(app = nil, app_loader: nil, **options)
+      raise ArgumentError, "app must respond to #call" unless app.respond_to?(:call) || app_loader
 
       @app = app
+      @app_loader = app_loader
       @options = Options.validate(options)
       @lock = Mutex.new
       @state_changed = ConditionVariable.new
@@ -55,6 +65,8 @@ module Bromine
       @signals = 0
       @close_code = nil
       @cluster = nil
+      @restart_requested = false
+      @restart_signal = false
     end
 
     @running = []
@@ -125,23 +137,29 @@ module Bromine
       end
       begin
         Options.pending_warnings(@options).each { |line| warn "bromine: #{line}" }
+        # Log lines reach a pipe (Docker, systemd, a terminal multiplexer) as they are written.
+        $stdout.sync = true
+        $stderr.sync = true
         raise_open_file_limit
         load_native
         ActionCable.install # before any fork: the workers share the hooks
+        @lifecycle = Lifecycle.new(@options)
+        @listeners = Listeners.open(@options)
+        @lifecycle.starting
+        start_metrics
         if process_count > 1
           run_cluster
         else
-          # Traps go in before the listen line: a signal right after it must stop us gracefully.
-          with_signal_traps("INT" => proc { on_signal }, "TERM" => proc { on_signal }) do
-            serve_natively { |port| print_listen_line(port) }
-          end
+          run_single
         end
+        Bromine.run_hooks(:on_shutdown)
       ensure
         @lock.synchronize do
           @state = :stopped
           @native = nil
           @state_changed.broadcast
         end
+        finish
       end
       self
     end
@@ -182,10 +200,19 @@ module Bromine
     end
 
     # The line printed once listening; tests parse it.
-    def listen_line(port)
-      address = unix_socket? ? bind : "http://#{url_host}:#{port}"
-      "Bromine #{VERSION} listening on #{address} (workers: #{process_count}, " \
+    def listen_line(_port = nil)
+      "Bromine #{VERSION} listening on #{@listeners.description} (workers: #{process_count}, " \
         "threads: #{@options[:threads]}; ruby #{RUBY_VERSION}, rack #{Rack.release})"
+    end
+
+    # The app, loaded through app_loader if it is not yet.
+    def load_app
+      @app ||= begin
+        app = @app_loader.call
+        raise ArgumentError, "the app loaded must respond to #call" unless app.respond_to?(:call)
+
+        app
+      end
     end
 
     # A graceful stop for a hot restart: as #stop, but WebSockets are closed with 1012 "service
@@ -234,6 +261,82 @@ module Bromine
       native
     end
 
+    # One process: loads the app (unless given), serves until stopped, and re-executes itself when
+    # tmp/restart.txt asked for a restart.
+    def run_single
+      load_app
+      # Traps go in before the listen line: a signal right after it must stop us gracefully. USR1
+      # asks for the restart tmp/restart.txt asks for (the tick acts on it: not trap-safe work).
+      traps = { "INT" => proc { on_signal }, "TERM" => proc { on_signal },
+                "USR1" => proc { @restart_signal = true } }
+      with_signal_traps(traps) do
+        own = { listen_fd: @listeners.fds }
+        own.update(@metrics.native_options(Metrics::MAIN_SLOT)) if @metrics
+        serve_natively(own, tick: method(:single_tick)) do |port|
+          print_listen_line(port)
+          @lifecycle.serving(@listeners.description)
+        end
+      end
+      restart_in_place if @restart_requested
+    end
+
+    # Every 0.1 s while one process serves.
+    def single_tick
+      touched = @lifecycle.tick
+      signalled = @restart_signal
+      @restart_signal = false
+      if (touched || signalled) && !@stop_requested
+        request_restart(signalled ? "SIGUSR1" : RestartFile::PATH)
+      end
+      return unless @stop_requested && !@restart_requested && !@lifecycle.stopping?
+
+      @lifecycle.stopping
+      # The sockets close now, so new connections are refused at once rather than waiting in the
+      # backlog for a process that will not take them (a restart keeps them for the next program).
+      @listeners.close
+    end
+
+    # why: what asked, "tmp/restart.txt" or "SIGUSR1".
+    def request_restart(why)
+      unless @restart_command
+        warn "bromine: restart asked by #{why}, but this server cannot restart itself (it was not " \
+             "started by the bromine command or a Rack handler); stop it and start it again"
+        return
+      end
+      warn "bromine: restart asked by #{why}: the process re-executes itself (the listening sockets " \
+           "stay open, so no connection is refused)"
+      @restart_requested = true
+      @lifecycle.reloading
+      stop_for_restart
+    end
+
+    # Replaces this process with restart_command, handing the listening sockets over as systemd
+    # does (LISTEN_FDS at descriptors 3, 4, ...). The process id stays, so do the pid file and the
+    # service manager's view of it. Returns only if the exec fails.
+    def restart_in_place
+      @metrics&.stop
+      env, redirects = @listeners.exec_options
+      $stdout.flush
+      $stderr.flush
+      Process.exec(env, *@restart_command, redirects)
+    rescue SystemCallError => e
+      warn "bromine: the restart failed (#{e.message}); stopping"
+    end
+
+    def start_metrics
+      return unless @options[:metrics]
+
+      @metrics = Metrics.new(@options[:metrics], workers: process_count > 1 ? process_count : 0)
+      $stdout.puts "Bromine metrics on #{@metrics.url}"
+    end
+
+    # After serving (or a failed start): what #run set up goes, in reverse.
+    def finish
+      @metrics&.stop
+      @listeners&.close
+      @lifecycle&.finish
+    end
+
     def stop_native(native)
       @close_code ? native.stop(@close_code) : native.stop
     end
@@ -244,48 +347,20 @@ module Bromine
       raise Error, e.message
     end
 
-    # The master of forked workers: it binds, then Cluster forks and supervises the workers.
+    # The master of forked workers: Cluster forks the workers, which serve on the listeners, and
+    # supervises them.
     def run_cluster
       base_env # built once in the master, shared copy-on-write by the workers
-      listener = open_listener
-      cluster = Cluster.new(self, listener, process_count)
+      cluster = Cluster.new(self, @listeners, process_count)
       @lock.synchronize { @cluster = cluster }
       cluster.stop if @stop_requested
       cluster.run do
-        port = unix_socket? ? 0 : listener.local_address.ip_port
-        publish_running(nil, port)
-        print_listen_line(port)
+        publish_running(nil, @listeners.port)
+        print_listen_line(@listeners.port)
+        @lifecycle.serving(@listeners.description)
       end
     ensure
       @lock.synchronize { @cluster = nil }
-      close_listener(listener) if listener
-    end
-
-    # The listening socket the workers inherit: TCP (SO_REUSEADDR, as Ruby sets it) or Unix.
-    def open_listener
-      listener = if unix_socket?
-                   path = unix_path
-                   File.delete(path) if File.socket?(path) # a stale socket file, as the native server does
-                   UNIXServer.new(path)
-                 else
-                   TCPServer.new(bind, @options[:port])
-                 end
-      listener.listen(LISTEN_BACKLOG)
-      listener
-    rescue SystemCallError => e
-      listener&.close
-      raise Error, "cannot listen on #{listen_target}: #{SystemCallError.new(nil, e.errno).message}"
-    rescue SocketError => e
-      raise Error, "cannot listen on #{listen_target}: #{e.message}"
-    end
-
-    def close_listener(listener)
-      listener.close unless listener.closed?
-      File.delete(unix_path) if unix_socket? && File.socket?(unix_path)
-    end
-
-    def unix_path
-      bind.delete_prefix("unix:")
     end
 
     # Every connection is a descriptor: the soft limit (often 1,024) goes up to the hard one, as
@@ -306,7 +381,7 @@ module Bromine
 
     def native_options
       {
-        bind: bind,
+        bind: @listeners.server_name,
         port: @options[:port],
         threads: @options[:threads],
         max_body: @options[:max_body],
@@ -321,6 +396,7 @@ module Bromine
         ws_deflate: @options[:ws_deflate],
         shutdown_timeout: @options[:shutdown_timeout],
         log: @options[:log],
+        log_format: @options[:log_format],
         redis: @options[:redis],
         base_env: base_env,
         null_input: NULL_INPUT
@@ -346,7 +422,7 @@ module Bromine
     def listen(native)
       native.listen
     rescue SystemCallError, ArgumentError => e
-      raise Error, "cannot listen on #{listen_target}: #{e.message}"
+      raise Error, "cannot listen on #{@listeners.description}: #{e.message}"
     end
 
     def publish_running(native, port)
@@ -433,45 +509,6 @@ module Bromine
         worker.kill
         worker.join(WORKER_EXIT_GRACE)
       end
-    end
-
-    def unix_socket?
-      @options[:bind].start_with?("unix:")
-    end
-
-    # The address given to the native server: IP literals and unix: as they are, host names resolved.
-    def bind
-      @bind ||= resolve_bind(@options[:bind])
-    end
-
-    def resolve_bind(address)
-      return address if address.start_with?("unix:")
-
-      host = address.delete_prefix("[").delete_suffix("]")
-      return IPAddr.new(host).to_s if ip_literal?(host)
-
-      addresses = Addrinfo.getaddrinfo(host, nil, nil, :STREAM).select(&:ip?)
-      chosen = addresses.find(&:ipv4?) || addresses.first
-      raise Error, "cannot resolve --bind #{address}" unless chosen
-
-      chosen.ip_address
-    rescue SocketError => e
-      raise Error, "cannot resolve --bind #{address}: #{e.message}"
-    end
-
-    def ip_literal?(host)
-      IPAddr.new(host)
-      !host.include?("/")
-    rescue IPAddr::InvalidAddressError, IPAddr::AddressFamilyError
-      false
-    end
-
-    def url_host
-      bind.include?(":") ? "[#{bind}]" : bind
-    end
-
-    def listen_target
-      unix_socket? ? bind : "#{url_host}:#{@options[:port]}"
     end
 
     def monotonic_now

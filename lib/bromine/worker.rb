@@ -32,13 +32,13 @@ module Bromine
       nil
     end
 
-    # Serves on the master's listening socket (listen_fd), publishing through its relay (relay_fd),
-    # until stopped. Calls ready once serving.
-    def serve(listen_fd:, relay_fd:, ready:)
+    # Serves on the master's listening sockets (inherited[:listen_fd], their descriptors),
+    # publishing through its relay (inherited[:relay_fd]) and counting into a metrics slot when
+    # inherited says so, until stopped. Calls ready once serving.
+    def serve(inherited, ready:)
       orphaned = proc { @server.stop if !@server.stop_requested? && Process.ppid != @master_pid }
       # The master's relay holds the Redis link for every worker.
-      inherited = { listen_fd: listen_fd, relay_fd: relay_fd, redis: nil }
-      @server.serve_natively(inherited, tick: orphaned) { ready.call }
+      @server.serve_natively(inherited.merge(redis: nil), tick: orphaned) { ready.call }
     end
 
     private

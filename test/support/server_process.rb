@@ -23,11 +23,12 @@ module BromineTest
 
     # app: a file name in test/apps (e.g. "lint.ru") or a full path.
     # args: extra CLI options. With command: the whole argv (no port or app added).
-    # spawn_options: extra Process.spawn options (e.g. rlimit_nofile: 20_000).
+    # spawn_options: extra Process.spawn options (e.g. rlimit_nofile: 20_000, or chdir: to run in
+    # another folder than the repository's).
     def initialize(app = nil, *args, command: nil, env: {}, spawn_options: {})
       @argv = command || [RbConfig.ruby, "-I", LIB, EXE, "--port", "0", *args, app_path(app)].compact
       @env = env
-      @spawn_options = spawn_options
+      @spawn_options = { chdir: ROOT }.merge(spawn_options)
       @lock = Mutex.new
       @changed = ConditionVariable.new
       @buffers = { stdout: +"", stderr: +"" }
@@ -38,7 +39,7 @@ module BromineTest
     def start(listen_pattern: LISTEN_LINE, timeout: START_TIMEOUT)
       out_r, out_w = IO.pipe
       err_r, err_w = IO.pipe
-      @pid = Process.spawn(@env, *@argv, chdir: ROOT, in: File::NULL, out: out_w, err: err_w, **@spawn_options)
+      @pid = Process.spawn(@env, *@argv, in: File::NULL, out: out_w, err: err_w, **@spawn_options)
       out_w.close
       err_w.close
       @waiter = Process.detach(@pid)

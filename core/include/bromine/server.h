@@ -3,6 +3,8 @@
 
 #include "bromine/event_loop.h"
 #include "bromine/http_request.h"
+#include "bromine/limit_exceeded.h"
+#include "bromine/metrics.h"
 #include "bromine/responder.h"
 #include "bromine/server_options.h"
 
@@ -53,6 +55,15 @@ public:
   // Called once on the loop thread when a graceful stop's shutdown_timeout has passed, before every
   // connection left is cut: the moment to answer requests no thread has started (503, say).
   void on_stop_deadline(std::function<void()> hook);
+  // Called on the loop thread for each request refused with 413 or 431 for a limit (to log which
+  // limit, say). Before run().
+  void on_limit_exceeded(LimitHook hook);
+  // Counts into `slot` (in memory shared with a master process, say; see MetricsBlock) instead of
+  // the server's own. The slot must outlive the server. Before listening and run().
+  void count_into(MetricsSlot* slot);
+  // Where this server counts. Any thread (the embedder adds what it measures itself, such as
+  // requests waiting for its threads).
+  MetricsSlot& metrics();
 
   // Sends `message` to every subscriber of `channel`, in call order per channel (through the
   // relay, to every worker process, when there is one; and to every server that shares the Redis

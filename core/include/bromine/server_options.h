@@ -10,6 +10,9 @@
 
 namespace bromine {
 
+// How the access log writes a line: Common Log Format, or one JSON object per line.
+enum class AccessLogFormat { CommonLog, JsonLines };
+
 struct ServerOptions {
   uint64_t max_header_bytes = 32 * 1024;
   uint64_t max_body_bytes = 50ull << 20;
@@ -57,8 +60,9 @@ struct ServerOptions {
   // (see RedisBridge in src/pubsub/redis_bridge.h). Not used when set_relay() links the server to a
   // relay: the master's PubSubRelay holds the Redis link for every worker.
   std::string redis_url;
-  // One Common Log Format line per response on stdout.
+  // One line per response on stdout, in access_log_format.
   bool access_log = false;
+  AccessLogFormat access_log_format = AccessLogFormat::CommonLog;
   int listen_backlog = 1024;
 };
 

@@ -104,6 +104,7 @@ void HttpConnection::read_input() {
   while (state_ == State::Reading && input_maybe_pending_ && !input_paused_for_output()) {
     ssize_t n = ::read(socket_.get(), buffer.data(), buffer.size());
     if (n > 0) {
+      MetricsSlot::add(host_.metrics().bytes_received, static_cast<uint64_t>(n));
       // A short read drained the socket; more data will raise a new edge.
       input_maybe_pending_ = static_cast<size_t>(n) == buffer.size() || peer_shut_input_;
       process_input(std::string_view(buffer.data(), static_cast<size_t>(n)));
@@ -178,6 +179,7 @@ void HttpConnection::dispatch(HttpRequest&& request) {
     request.websocket_ = check == WebSocketUpgradeCheck::kOk;
   }
   state_ = State::Dispatched;
+  dispatched_at_ = EventLoop::Clock::now();
   header_deadline_set_ = false;
   if (shutting_down_) request.close_after_response();
   upgrade_requested_ = request.wants_upgrade();
@@ -186,6 +188,7 @@ void HttpConnection::dispatch(HttpRequest&& request) {
     request_line_.push_back(' ');
     request_line_.append(request.target());
     request_line_.append(request.version_minor() == 0 ? " HTTP/1.0" : " HTTP/1.1");
+    client_request_id_.assign(request.header("x-request-id"));
   }
   if (http_.static_files && !request.websocket_ && serve_static(request)) return;
   request.remote_address_ = peer_;
@@ -230,9 +233,7 @@ void HttpConnection::queue_file(UniqueFd file, uint64_t offset, uint64_t length)
 
 void HttpConnection::end_response(bool keep_alive, int status, uint64_t body_bytes) {
   if (state_ != State::Dispatched) return;
-  if (host_.options().access_log) {
-    http_.access_log.record(peer_, request_line_, status, body_bytes);
-  }
+  account(status, body_bytes, request_line_);
   // A request that asked to switch protocols and was answered normally ends the connection: the
   // client may already be sending bytes of the other protocol.
   if (!keep_alive || upgrade_requested_ || peer_gone_ || input_to_app_) {
@@ -273,7 +274,7 @@ void HttpConnection::hand_over(std::string head, std::shared_ptr<UpgradedEvents>
     end_response(false, 503, 0);
     return;
   }
-  if (host_.options().access_log) http_.access_log.record(peer_, request_line_, status, 0);
+  account(status, 0, request_line_);
   out_.push(std::move(head));
   uint64_t id = host_.reserve_id();
   auto upgraded = make(id, std::move(socket_), std::move(out_), std::move(events));
@@ -312,9 +313,8 @@ void HttpConnection::upgrade_to_event_stream(std::string head,
 }
 
 void HttpConnection::fail(int status) {
-  if (host_.options().access_log) {
-    http_.access_log.record(peer_, "-", status, 0);
-  }
+  report_limit(status);
+  account(status, 0, "-");
   if (status == 426) {
     // RFC 6455 4.4: say which version we speak.
     std::string out;
@@ -332,6 +332,34 @@ void HttpConnection::fail(int status) {
   flush();
 }
 
+void HttpConnection::account(int status, uint64_t body_bytes, std::string_view request_line) {
+  MetricsSlot& metrics = host_.metrics();
+  metrics.count_response(status);
+  std::chrono::nanoseconds elapsed{0};
+  if (state_ == State::Dispatched) {
+    elapsed = EventLoop::Clock::now() - dispatched_at_;
+    metrics.request_duration.observe(elapsed);
+  }
+  if (host_.options().access_log) {
+    http_.access_log.record({std::chrono::system_clock::now(), peer_, request_line, status,
+                             body_bytes, elapsed, client_request_id_});
+    client_request_id_.clear(); // a later request refused unparsed must not inherit it
+  }
+}
+
+void HttpConnection::report_limit(int status) {
+  if (!http_.limit_hook || (status != 413 && status != 431)) return;
+  LimitExceeded event{LimitExceeded::Limit::BodyBytes, status, host_.options().max_body_bytes,
+                      peer_};
+  if (status == 431) {
+    // The parser's reason tells a header section too large from one with too many lines.
+    bool too_many = parser_.error_reason() == std::string_view("too many headers");
+    event.limit = too_many ? LimitExceeded::Limit::HeaderCount : LimitExceeded::Limit::HeaderBytes;
+    event.value = too_many ? http_.limits.max_headers : host_.options().max_header_bytes;
+  }
+  http_.limit_hook(event);
+}
+
 void HttpConnection::flush() {
   if (state_ == State::Closed || state_ == State::Lingering) return;
   if (!out_.empty()) {
@@ -346,6 +374,7 @@ void HttpConnection::flush() {
       }
     }
     if (out_.sent_bytes() != before) {
+      MetricsSlot::add(host_.metrics().bytes_sent, out_.sent_bytes() - before);
       write_deadline_ = host_.loop().now() + host_.options().request_timeout;
     }
     if (socket_ &&

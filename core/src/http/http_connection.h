@@ -4,6 +4,7 @@
 
 #include "bromine/event_loop.h"
 #include "bromine/http_request.h"
+#include "bromine/limit_exceeded.h"
 #include "bromine/responder.h"
 #include "bromine/static_files.h"
 #include "bromine/unique_fd.h"
@@ -33,6 +34,7 @@ struct HttpContext {
   AccessLog access_log;
   std::optional<StaticFiles> static_files;              // with ServerOptions::public_dir
   WebSocketDeflateContext* websocket_deflate = nullptr; // for WebSockets that agreed on deflate
+  LimitHook limit_hook;                                 // told of each 413 and 431
 };
 
 // Lives on the loop thread; every method is called there.
@@ -69,6 +71,7 @@ public:
   bool closed() const override { return state_ == State::Closed; }
   uint64_t buffered_bytes() const override { return out_.memory_bytes(); }
   void shed_for_budget() override;
+  ConnectionKind kind() const override { return ConnectionKind::Http; }
 
 private:
   enum class State {
@@ -93,6 +96,11 @@ private:
   void dispatch(HttpRequest&& request);
   bool serve_static(const HttpRequest& request);
   void fail(int status);
+  // Counts a response in the metrics and writes its access-log line; a dispatched request's
+  // duration is measured from dispatch().
+  void account(int status, uint64_t body_bytes, std::string_view request_line);
+  // A 413 or 431 for one of the server's limits goes to HttpContext::limit_hook.
+  void report_limit(int status);
   // Sends `head`, then hands the socket and its queue to the connection that `make` builds from
   // an id, the socket, the queue and `events`, and steps aside; `status` goes to the access log.
   // A connection already ending answers 503 instead, and `events` hears 1006 with `refusal`.
@@ -117,6 +125,8 @@ private:
   std::string unread_;                   // bytes after a dispatched request (pipelining)
   std::string_view input_after_request_; // during dispatch(): the rest of the bytes being parsed
   std::string request_line_;             // for the access log
+  std::string client_request_id_;        // for the access log: the request's X-Request-Id
+  EventLoop::Clock::time_point dispatched_at_;
   EventLoop::Clock::time_point deadline_;
   EventLoop::Clock::time_point write_deadline_;
   std::vector<std::pair<uint64_t, std::shared_ptr<DrainWait>>> drain_waiters_;

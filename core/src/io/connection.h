@@ -3,6 +3,7 @@
 
 #include "base/log.h"
 #include "bromine/event_loop.h"
+#include "bromine/metrics.h"
 
 #include <cerrno>
 #include <cstdint>
@@ -21,6 +22,8 @@ public:
   Connection& operator=(const Connection&) = delete;
 
   uint64_t id() const { return id_; }
+  // What the connection speaks, for the open-connection gauges; fixed for its life.
+  virtual ConnectionKind kind() const = 0;
   virtual bool closed() const = 0;
   // Closes the connection if its deadline has passed.
   virtual void check_timeout(EventLoop::Clock::time_point now) = 0;

@@ -6,6 +6,7 @@
 
 #include "bromine/event_loop.h"
 #include "bromine/frame_template.h"
+#include "bromine/metrics.h"
 #include "bromine/server_options.h"
 #include "io/connection.h"
 #include "io/memory_budget.h"
@@ -28,6 +29,8 @@ public:
   // What all connections hold in memory for slow peers and apps (ServerOptions::
   // max_buffered_bytes). Any thread.
   virtual MemoryBudget& budget() = 0;
+  // Where this server counts what happens (see MetricsSlot). Any thread.
+  virtual MetricsSlot& metrics() = 0;
 
   // The rest: loop thread.
 

@@ -58,6 +58,15 @@ void Server::on_memory_released(std::function<void()> hook) {
 void Server::on_stop_deadline(std::function<void()> hook) {
   core_->set_stop_deadline_hook(std::move(hook));
 }
+void Server::on_limit_exceeded(LimitHook hook) {
+  core_->set_limit_hook(std::move(hook));
+}
+void Server::count_into(MetricsSlot* slot) {
+  core_->set_metrics_slot(slot);
+}
+MetricsSlot& Server::metrics() {
+  return core_->metrics();
+}
 void Server::publish(std::string channel, std::string message, bool binary) {
   core_->publish(std::move(channel), std::move(message), binary);
 }

@@ -28,6 +28,7 @@ ServerCore::ServerCore(ServerOptions opts)
   http_.limits.max_header_bytes = options_.max_header_bytes;
   http_.limits.max_body_bytes = options_.max_body_bytes;
   http_.limits.spool_threshold = options_.body_spool_threshold;
+  http_.access_log.set_format(options_.access_log_format);
   loop_.set_after_batch([this] { after_batch(); });
   if (!options_.redis_url.empty()) redis_endpoint_ = parse_redis_url(options_.redis_url);
   pubsub_.set_channel_observer(
@@ -48,6 +49,7 @@ ServerCore::~ServerCore() {
 }
 
 void ServerCore::publish(std::string channel, std::string message, bool binary) {
+  MetricsSlot::add(metrics_->publishes);
   auto send = [this](const std::string& c, const std::string& m, bool b) {
     // With a relay, every worker (this one too) delivers what the relay brings back, so all
     // of them see one order per channel.
@@ -117,6 +119,8 @@ void ServerCore::deliver(std::string_view channel, std::string_view message, boo
     Connection* c = find(subscriber.id);
     if (!c) continue;
     auto* target = static_cast<UpgradedConnection*>(c);
+    MetricsSlot::add(metrics_->deliveries);
+
     if (subscriber.frame != 0) {
       deliver_framed(*target, subscriber.frame);
       continue;
@@ -187,6 +191,7 @@ uint64_t ServerCore::reserve_id() {
 void ServerCore::install(std::unique_ptr<Connection> connection) {
   connection->serial = ++serial_;
   auto index = static_cast<uint32_t>(connection->id() & 0xffffffff);
+  MetricsSlot::add(metrics_->open_connections(connection->kind()));
   slots_[index].connection = std::move(connection);
   ++live_connections_;
 }
@@ -237,6 +242,7 @@ void ServerCore::flush_later(Connection& connection) {
 void ServerCore::retire(Connection& connection) {
   auto index = static_cast<uint32_t>(connection.id() & 0xffffffff);
   Slot& slot = slots_[index];
+  MetricsSlot::subtract(metrics_->open_connections(connection.kind()));
   retired_.push_back(std::move(slot.connection));
   ++slot.generation;
   free_slots_.push_back(index);

@@ -40,6 +40,7 @@ public:
   const ServerOptions& options() const override { return options_; }
   bool stopping() const override { return stopping_flag_.load(std::memory_order_acquire); }
   MemoryBudget& budget() override { return budget_; }
+  MetricsSlot& metrics() override { return *metrics_; }
   std::span<char> read_buffer() override { return read_buffer_; }
   uint64_t reserve_id() override;
   void install(std::unique_ptr<Connection> connection) override;
@@ -72,6 +73,8 @@ public:
     memory_released_hook_ = std::move(hook);
   }
   void set_stop_deadline_hook(std::function<void()> hook) { stop_deadline_hook_ = std::move(hook); }
+  void set_metrics_slot(MetricsSlot* slot) { metrics_ = slot ? slot : &own_metrics_; }
+  void set_limit_hook(LimitHook hook) { http_.limit_hook = std::move(hook); }
 
   // Loop thread: serves a socket a listener accepted.
   void adopt(UniqueFd socket, std::string peer);
@@ -97,6 +100,9 @@ private:
   void deliver_framed(UpgradedConnection& target, uint32_t frame);
   void channel_changed(std::string_view channel, bool subscribed);
 
+  // Before everything that counts into it: connections are destroyed first.
+  MetricsSlot own_metrics_;
+  MetricsSlot* metrics_ = &own_metrics_;
   EventLoop loop_;
   ServerOptions options_;
   MemoryBudget budget_;

@@ -37,7 +37,9 @@ void UpgradedConnection::queue_shared(std::shared_ptr<const std::string> bytes) 
 void UpgradedConnection::flush() {
   if (closed()) return;
   if (!out_.empty()) {
+    uint64_t before = out_.sent_bytes();
     WriteQueue::Result result = out_.flush(socket_.get());
+    MetricsSlot::add(host_.metrics().bytes_sent, out_.sent_bytes() - before);
     if (result == WriteQueue::Result::Failed) {
       finish(1006, "connection lost");
       return;

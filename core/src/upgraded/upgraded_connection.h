@@ -29,6 +29,10 @@ public:
   ~UpgradedConnection() override;
 
   virtual Protocol protocol() const = 0;
+  ConnectionKind kind() const override {
+    return protocol() == Protocol::WebSocket ? ConnectionKind::WebSocket
+                                             : ConnectionKind::EventStream;
+  }
   // One message: a WebSocket frame, or an event with only data.
   virtual void send_message(std::string_view data, bool binary) = 0;
   // One Server-Sent Event; on a WebSocket, a text message with `data`.

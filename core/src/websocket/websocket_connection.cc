@@ -82,6 +82,7 @@ void WebSocketConnection::read_input(bool until_eagain) {
   while (state_ != State::Closed && !input_paused()) {
     ssize_t n = ::read(socket_.get(), buffer.data(), buffer.size());
     if (n > 0) {
+      MetricsSlot::add(host_.metrics().bytes_received, static_cast<uint64_t>(n));
       last_input_ = host_.loop().now();
       ping_outstanding_ = false;
       if (!closing_after_flush_ && state_ != State::Draining) { // else input is over
@@ -110,6 +111,7 @@ void WebSocketConnection::process(std::span<char> data) {
         if (!inflate_piece(event)) return;
       } else if (auto message = assembler_.add(event)) {
         if (state_ == State::Open) {
+          MetricsSlot::add(host_.metrics().websocket_messages_received);
           deliver_message(message->text(), message->opcode == WebSocketOpcode::kBinary);
         }
       }
@@ -211,6 +213,7 @@ void WebSocketConnection::queue_control(std::string_view frame) {
 void WebSocketConnection::send_message(std::string_view data, bool binary) {
   if ((state_ != State::Open && state_ != State::Draining) || over_limit()) return;
   queue_pending_pong();
+  MetricsSlot::add(host_.metrics().websocket_messages_sent);
   if (deflate_context_) {
     queue_bytes(deflate_context_->frame(data, binary, deflate_window_bits_));
   } else {
@@ -221,6 +224,7 @@ void WebSocketConnection::send_message(std::string_view data, bool binary) {
 void WebSocketConnection::send_shared(std::shared_ptr<const std::string> frame) {
   if (state_ != State::Open || over_limit()) return;
   queue_pending_pong();
+  MetricsSlot::add(host_.metrics().websocket_messages_sent);
   queue_shared(std::move(frame));
 }
 

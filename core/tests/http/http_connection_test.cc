@@ -68,6 +68,7 @@ public:
   const ServerOptions& options() const override { return options_; }
   bool stopping() const override { return false; }
   MemoryBudget& budget() override { return budget_; }
+  MetricsSlot& metrics() override { return metrics_; }
   std::span<char> read_buffer() override { return buffer_; }
   uint64_t reserve_id() override { return next_id_++; }
   void install(std::unique_ptr<Connection> connection) override {
@@ -159,6 +160,7 @@ private:
   EventLoop loop_;
   ServerOptions options_;
   MemoryBudget budget_{options_.max_buffered_bytes};
+  MetricsSlot metrics_;
   HttpContext http_;
   std::array<char, 16 * 1024> buffer_;
   std::map<uint64_t, std::unique_ptr<Connection>> table_;
