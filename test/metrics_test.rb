@@ -56,7 +56,10 @@ class MetricsTest < BromineTest::TestCase
     assert_equal "404", Net::HTTP.get_response(URI("http://127.0.0.1:#{port}/")).code, "only /metrics"
     assert_response 200, "Hello world!", get("/")
 
-    after = scrape_until(port, "one 2xx") { |s| s['bromine_http_requests_total{status="2xx"}'] == 1 }
+    # The response is counted when it is written, the thread is idle a moment later.
+    after = scrape_until(port, "one 2xx and an idle thread") do |s|
+      s['bromine_http_requests_total{status="2xx"}'] == 1 && s["bromine_threads_busy"].zero?
+    end
     assert_equal 1, after.fetch("bromine_http_request_duration_seconds_count")
     assert_equal 1, after.fetch('bromine_http_request_duration_seconds_bucket{le="+Inf"}')
     assert_equal 1, after.fetch("bromine_request_wait_seconds_count")
