@@ -1,4 +1,4 @@
-// The native server object: options, listening, the IO thread, worker loops, stop and join.
+// The native server object: options, listening, the IO thread, stop and join.
 #include "rb_native_server.h"
 
 #include "bromine/response_head.h"
@@ -7,18 +7,16 @@
 #include "rb_env.h"
 #include "rb_gvl.h"
 #include "rb_metrics.h"
-#include "rb_request.h"
-#include "rb_socket_events.h"
 #include "rb_socket_state.h"
 #include "rb_string.h"
 #include "rb_websocket.h"
 #include "rb_work_queue.h"
+#include "rb_worker_thread.h"
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <fcntl.h>
-#include <malloc.h>
 #include <memory>
 #include <mutex>
 #include <pthread.h>
@@ -303,93 +301,10 @@ VALUE server_start(VALUE self) {
   return self;
 }
 
-struct WaitForWork {
-  WorkQueue* queue;
-  bool interrupted = false;
-  WorkQueue::WaitResult result = WorkQueue::WaitResult::Interrupted;
-};
-
-void* wait_for_work(void* p) {
-  auto* w = static_cast<WaitForWork*>(p);
-  w->result = w->queue->wait_for_work(w->interrupted);
-  return nullptr;
-}
-
-void interrupt_wait_for_work(void* p) {
-  auto* w = static_cast<WaitForWork*>(p);
-  w->queue->interrupt(w->interrupted);
-}
-
-// Waits for work without the GVL. Thread#raise and #kill interrupt the wait; Ruby raises them as
-// it takes the GVL back, inside this protected call.
-VALUE wait_for_work_protected(VALUE arg) {
-  auto* wait = reinterpret_cast<WaitForWork*>(arg);
-  without_gvl(wait_for_work, wait, interrupt_wait_for_work, wait);
-  return Qnil;
-}
-
-void* trim_heap(void*) {
-  ::malloc_trim(0);
-  return nullptr;
-}
-
-// After a spike of buffered memory: Ruby's garbage first (the strings of a flood of messages, say,
-// which Ruby collects only after megabytes of them), then what the allocator keeps.
-void collect_garbage() {
-  int state = 0;
-  protect(
-      [](VALUE) {
-        rb_gc_start();
-        return Qnil;
-      },
-      Qnil, &state);
-  if (state) rb_set_errinfo(Qnil);
-  without_gvl(trim_heap, nullptr, nullptr, nullptr);
-}
-
-// A worker thread's life: take a request, run the app, repeat until the queue closes. An exception
-// (a Thread#raise, say) is logged and the thread goes on; a Thread#kill ends it once this frame's
-// C++ state is gone, and the server starts another.
-int worker_loop(NativeServer& s) {
-  WorkerObjects objects = make_worker_objects();
-  RB_GC_GUARD(objects.hijacker);
-  RB_GC_GUARD(objects.early_hints);
-  MetricsSlot& metrics = s.server->metrics();
-  for (;;) {
-    Work work;
-    if (!s.queue.try_pop(work)) {
-      WaitForWork wait{&s.queue};
-      int state = 0;
-      protect(wait_for_work_protected, reinterpret_cast<VALUE>(&wait), &state);
-      if (state && !is_app_error(state)) return state; // killed
-      if (state) {
-        report_exception("a worker thread was interrupted while waiting for work (it goes on)",
-                         rb_errinfo());
-        rb_set_errinfo(Qnil);
-      }
-      if (wait.result == WorkQueue::WaitResult::Closed) return 0;
-      continue;
-    }
-    if (work.housekeeping) {
-      collect_garbage();
-      continue;
-    }
-    if (!work.socket) {
-      MetricsSlot::subtract(metrics.requests_waiting);
-      metrics.request_wait.observe(std::chrono::steady_clock::now() - work.queued_at);
-    }
-    MetricsSlot::add(metrics.threads_busy);
-    int state = work.socket ? run_socket_events(work.socket)
-                            : handle_request(s.defaults, s.app, *s.context, objects, work);
-    MetricsSlot::subtract(metrics.threads_busy);
-    if (state) return state;
-  }
-}
-
 VALUE server_process_requests(VALUE self) {
   NativeServer& s = get(self);
   MetricsSlot::add(s.server->metrics().threads);
-  int state = worker_loop(s);
+  int state = run_worker_thread({s.queue, s.defaults, s.app, *s.context, s.server->metrics()});
   MetricsSlot::subtract(s.server->metrics().threads);
   if (state) rb_jump_tag(state);
   return Qnil;
