@@ -14,10 +14,12 @@
 // (answering pings) for --hold seconds or until stdin closes, then pings each one and counts the
 // pongs.
 //
-// --cable (bench/cable): the same over ActionCable's protocol on /cable: each connection
-// subscribes (subscribers and idle ones to BenchChannel, the publisher to PubChannel, whose
-// publish action broadcasts to the stream), and the payload is read from each broadcast's
-// {"identifier":…,"message":"…"}; welcome, pings and confirmations are skipped.
+// --cable (bench/cable): the same over ActionCable's protocol on /cable?nickname=benchN (N the
+// connection's index): each connection subscribes (subscribers and idle ones to BenchChannel, the
+// publisher to PubChannel, whose action b broadcasts to the stream), and the payload is read from
+// each broadcast's {"identifier":…,"message":"…"}; welcome and pings are skipped. "OPEN" waits
+// until every subscription is confirmed, and a rejected one is an error. ActionCable confirms a
+// stream once broadcasts reach it, so one sync message is published, not one every 20 ms.
 //
 // One thread and one epoll loop for every connection; non-blocking sockets to 127.0.0.1 (several
 // loopback source addresses beyond 28,000 connections). Client frames are masked, as RFC 6455
@@ -239,12 +241,13 @@ struct Connection {
   bool want_write = false; // EPOLLOUT armed
   bool ponged = false;     // idle: answered the final ping
   int attempts = 0;
-  int64_t sent_at = 0;   // echo: when the message in flight left
-  uint64_t last_seq = 0; // subscriber: the last sequence number received
-  bool synced = false;   // subscriber: has seen a sync message
-  std::string in;        // an unfinished handshake response or frame
-  std::string out;       // bytes the socket has not taken yet
-  std::string message;   // fragments of an unfinished message
+  int64_t sent_at = 0;    // echo: when the message in flight left
+  uint64_t last_seq = 0;  // subscriber: the last sequence number received
+  bool synced = false;    // subscriber: has seen a sync message
+  bool confirmed = false; // --cable: its subscription is confirmed
+  std::string in;         // an unfinished handshake response or frame
+  std::string out;        // bytes the socket has not taken yet
+  std::string message;    // fragments of an unfinished message
 };
 
 enum class Phase { Connecting, Syncing, Running, Holding, Verifying, Done };
@@ -321,6 +324,7 @@ private:
   uint64_t closed_by_server_ = 0;
   uint64_t lost_ = 0;
   uint64_t synced_ = 0;
+  size_t confirmed_ = 0; // --cable: confirmed subscriptions
   std::string error_;
   LatencyHistogram latency_;
 
@@ -473,6 +477,7 @@ void LoadGenerator::on_event(size_t index, uint32_t events) {
     conn.want_write = false;
     std::string request = "GET ";
     request += path_for(conn.role);
+    if (options_.cable) request += std::to_string(index); // one identity per client, as in an app
     request += " HTTP/1.1\r\nHost: " + options_.host + ":" + std::to_string(options_.port) +
                "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ";
     request += kKey;
@@ -565,13 +570,6 @@ void LoadGenerator::on_handshake(size_t index, std::string_view data) {
   conn.state = State::Open;
   --in_progress_;
   ++open_;
-  if (options_.cable) {
-    // Subscribe at once (ActionCable buffers commands until its welcome): subscribers and idle
-    // connections to the stream, the publisher to the channel whose action broadcasts.
-    const std::string_view channel = conn.role == Role::Publisher ? "PubChannel" : "BenchChannel";
-    send(index, masked_frame(0x1, R"({"command":"subscribe","identifier":"{\"channel\":\")" +
-                                      std::string(channel) + R"(\"}"})"));
-  }
   if (!rest.empty()) {
     const size_t used = on_frames(index, rest);
     if (conn.state == State::Open) conn.in.assign(rest.substr(used));
@@ -684,6 +682,22 @@ void LoadGenerator::on_message(size_t index, std::string_view raw) {
   Connection& conn = connections_[index];
   std::string_view payload = raw;
   if (options_.cable) {
+    if (raw == R"({"type":"welcome"})") {
+      // Subscribe once welcomed: subscribers and idle connections to the stream, the publisher to
+      // the channel whose action broadcasts. (A command sent before the welcome can be lost on
+      // ActionCable's hijack path: its message buffer may take it just after it was emptied.)
+      const std::string_view channel = conn.role == Role::Publisher ? "PubChannel" : "BenchChannel";
+      return send(index,
+                  masked_frame(0x1, R"({"command":"subscribe","identifier":"{\"channel\":\")" +
+                                        std::string(channel) + R"(\"}"})"));
+    }
+    if (raw.find(R"("type":"confirm_subscription")") != std::string_view::npos) {
+      if (!conn.confirmed) ++confirmed_;
+      conn.confirmed = true;
+      return;
+    }
+    if (raw.find(R"("type":"reject_subscription")") != std::string_view::npos)
+      return fail("the server rejected a subscription");
     auto inner = cable_payload(raw);
     if (!inner) return;
     payload = *inner;
@@ -820,7 +834,9 @@ void LoadGenerator::tick() {
   case Phase::Connecting:
     if (now - started_ > static_cast<int64_t>(options_.connect_timeout * 1e9))
       fail("only " + std::to_string(open_) + " of " + std::to_string(connections_.size()) +
-           " connections open after --connect-timeout");
+           " connections open" +
+           (options_.cable ? " and " + std::to_string(confirmed_) + " subscribed" : "") +
+           " after --connect-timeout");
     return;
   case Phase::Syncing:
     if (synced_ == subscribers_) {
@@ -839,7 +855,8 @@ void LoadGenerator::tick() {
       std::string sync(kPayloadSize, '.');
       sync[0] = 'S';
       send(publisher_, publisher_frame(options_.cable, sync));
-      next_sync_ = now + 20'000'000;
+      // Until every subscriber has one; with --cable once (see the header comment).
+      next_sync_ = options_.cable ? phase_deadline_ + 1 : now + 20'000'000;
     }
     return;
   case Phase::Running:
@@ -1000,7 +1017,8 @@ int LoadGenerator::run() {
       waiting_.pop_front();
       start_connect(index);
     }
-    if (phase_ == Phase::Connecting && open_ == total) on_all_open();
+    if (phase_ == Phase::Connecting && open_ == total && (!options_.cable || confirmed_ == total))
+      on_all_open();
     tick();
     if (phase_ == Phase::Done) break;
 
