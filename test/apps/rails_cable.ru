@@ -57,9 +57,14 @@ module CableTest
     count_streamed if payload[:via].to_s.start_with?("streamed from")
   end
 
+  # ActionCable's nio4r loop: under Connection in Rails 7.1 and 7.2, under Server in the
+  # server-adapter layout (actioncable-next).
+  STREAM_EVENT_LOOP =
+    defined?(ActionCable::Server::StreamEventLoop) ? ActionCable::Server::StreamEventLoop : ActionCable::Connection::StreamEventLoop
+
   class StatusController < ActionController::Base
     def show
-      loops = ObjectSpace.each_object(ActionCable::Connection::StreamEventLoop).to_a
+      loops = ObjectSpace.each_object(STREAM_EVENT_LOOP).to_a
       render json: {
         pid: Process.pid,
         mode: Bromine::ActionCable.mode,
@@ -73,16 +78,15 @@ module CableTest
       }.merge(trims)
     end
 
-    # What the native path keeps per connection, seen on the newest connection and its first
-    # channel: whether its request reads the env itself (not a copy), and its channels' singleton
-    # methods (ActionCable's identifier readers).
+    # The newest connection: whether its request reads the env itself (not a copy), its first
+    # channel's singleton methods (ActionCable's identifier readers), its subscriptions.
     def trims
       connection = ActionCable.server.connections.last
       return {} unless connection
 
       channel = connection.subscriptions.instance_variable_get(:@subscriptions).values.first
       { request_reads_env: connection.send(:request).env.equal?(connection.env),
-        channel_singleton_methods: channel&.singleton_methods }
+        channel_singleton_methods: channel&.singleton_methods, subscriptions: connection.subscriptions.identifiers }
     end
 
     def broadcast

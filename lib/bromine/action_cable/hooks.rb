@@ -53,14 +53,19 @@ module Bromine
       # ActionCable's request reads a copy of the env with Rails' env_config merged in. A native
       # connection's env came through the Rails app, which merged env_config into it already: the
       # copy would hold the same keys and values, so the request reads the env itself.
+      # Prepended to the class that builds the request: the connection in Rails 7.1 and 7.2 (where
+      # request is private), its socket in the server-adapter layout (public).
       module RequestSeam
-        private
-
         def request
           return super if @request || !ActionCable.env_holds_env_config?(self)
 
           @request = ::ActionDispatch::Request.new(env)
         end
+      end
+
+      module PrivateRequestSeam
+        include RequestSeam
+        private :request
       end
 
       # ActionCable gives each channel instance a singleton method per connection identifier, and
@@ -105,7 +110,15 @@ module Bromine
         websocket_wrappers.each { |wrapper| wrapper.prepend(WebSocketSeam) }
         ::ActionCable::Server::Base.prepend(ServerSeam)
         ::ActionCable::Channel::Base.prepend(StreamSeam, IdentifierSeam)
-        ::ActionCable::Connection::Base.prepend(RequestSeam)
+        owner = request_owner
+        owner.prepend(owner.private_method_defined?(:request) ? PrivateRequestSeam : RequestSeam)
+      end
+
+      # Where ActionCable builds a connection's request: Server::Socket in the server-adapter
+      # layout, the connection itself in Rails 7.1 and 7.2.
+      def self.request_owner
+        socket = defined?(::ActionCable::Server::Socket) && ::ActionCable::Server::Socket
+        socket.is_a?(Class) && socket.method_defined?(:request) ? socket : ::ActionCable::Connection::Base
       end
 
       # Rails 7.1 and 7.2 keep the wrapper under Connection; the server-adapter layout (Rails'
