@@ -47,14 +47,15 @@ module Bromine
         end
       end
 
-      # Two objects ActionCable keeps per connection that a native one does without, with the same
-      # results (together about 6 KB of its 20-odd; the README says what differs).
+      # RequestSeam and IdentifierSeam: two things ActionCable keeps per connection that a native
+      # one does without, with the same results (about 6 KB of its 15; the README says what
+      # differs).
 
       # ActionCable's request reads a copy of the env with Rails' env_config merged in. A native
       # connection's env came through the Rails app, which merged env_config into it already: the
-      # copy would hold the same keys and values, so the request reads the env itself.
-      # Prepended to the class that builds the request: the connection in Rails 7.1 and 7.2 (where
-      # request is private), its socket in the server-adapter layout (public).
+      # copy would hold the same keys and values, so the request reads the env itself. Prepended
+      # to the class that builds the request: the connection in Rails 7.1 and 7.2 (where request
+      # is private, hence PrivateRequestSeam), its socket in the server-adapter layout.
       module RequestSeam
         def request
           return super if @request || !ActionCable.env_holds_env_config?(self)
