@@ -2,6 +2,7 @@
 
 require_relative "test_helper"
 require_relative "support/cable_helpers"
+require_relative "support/process_helpers"
 
 module BromineTest
   # ActionCable's protocol, byte for byte, on a real Rails app (test/apps/rails_cable.ru) driven by
@@ -10,6 +11,7 @@ module BromineTest
   # same bytes.
   module ActionCableProtocolTests
     include CableHelpers
+    include ProcessHelpers
 
     # Objects of every JSON kind, with what ActiveSupport escapes (<, >, &, U+2028) and what it
     # does not (UTF-8): the bytes the client gets are ActionCable's encoding of the broadcast.
@@ -60,6 +62,9 @@ module BromineTest
 
       # unsubscribe: nothing more for that identifier.
       client.unsubscribe("EchoChannel", "lobby")
+      # ActionCable acknowledges no unsubscribe: wait until the server has it done, or the
+      # broadcast below may overtake it on the worker pool.
+      wait_until("the unsubscribe") { !cable_status["subscriptions"].include?(echo_id("lobby")) }
       broadcast("lobby", "[2]")
       assert_equal %({"identifier":#{JSON.generate(coder_id)},"message":[2]}), client.next_text
       client.perform("EchoChannel", "room", "echo", { "last" => true })
@@ -111,15 +116,47 @@ module BromineTest
       assert_equal '{"type":"disconnect","reason":"remote","reconnect":true}', carol.next_text
     end
 
+    # No Sec-WebSocket-Protocol at all: ActionCable on Puma (websocket-driver) answers 101 without
+    # one and serves the connection as any other; so must both paths here.
+    def test_a_client_that_offers_no_subprotocol_is_served_as_any_other
+      none = cable(protocols: nil, nickname: "nemo")
+      response = none.handshake_response
+      assert_equal 101, response.status
+      refute response.key?("sec-websocket-protocol")
+      assert_equal '{"type":"welcome"}', none.next_text
+      none.subscribe("EchoChannel", "room")
+      assert_equal %({"identifier":#{JSON.generate(echo_id('room'))},"type":"confirm_subscription"}), none.next_text
+      broadcast("room", '{"to":"nemo"}')
+      assert_equal streamed("room", '{"to":"nemo"}'), none.next_text
+      none.perform("EchoChannel", "room", "echo", { "n" => 2 })
+      assert_equal %({"identifier":#{JSON.generate(echo_id('room'))},"message":{"n":2}}), none.next_text
+
+      refused = cable(protocols: nil, nickname: "reject")
+      assert_equal 101, refused.handshake_response.status
+      assert_equal '{"type":"disconnect","reason":"unauthorized","reconnect":false}', refused.next_text
+      frame = refused.read_frame
+      assert_equal [WebSocketFrames::CLOSE, 1000], [frame.opcode, frame.close_code]
+    end
+
+    # A channel reads its connection's identifiers, and the connection's request its query and
+    # Rails' env_config, alike on both paths (the native one keeps neither a copy of the env nor a
+    # class per channel for them).
+    def test_channels_read_the_connections_identity_and_request
+      client = subscribed_cable("room", nickname: "dora")
+      client.perform("EchoChannel", "room", "identity")
+      assert_equal %({"identifier":#{JSON.generate(echo_id('room'))},"message":{"nickname":"dora","reads":true,) +
+                   %("query":"dora","key_generator":"ActiveSupport::CachingKeyGenerator"}}), client.next_text
+    end
+
     def test_subprotocols_origins_and_plain_requests
       # The first protocol the client offers that ActionCable speaks, in the client's order.
       unsupported = cable(protocols: "actioncable-unsupported, actioncable-v1-json")
       assert_equal "actioncable-unsupported", unsupported.handshake_response["sec-websocket-protocol"]
       assert_equal '{"type":"welcome"}', unsupported.next_text
-      none = cable(protocols: nil)
-      assert_equal 101, none.handshake_response.status
-      refute none.handshake_response.key?("sec-websocket-protocol")
-      assert_equal '{"type":"welcome"}', none.next_text
+      unknown = cable(protocols: "chat.example")
+      assert_equal 101, unknown.handshake_response.status
+      refute unknown.handshake_response.key?("sec-websocket-protocol")
+      assert_equal '{"type":"welcome"}', unknown.next_text
 
       foreign = cable(origin: "http://evil.example")
       response = foreign.handshake_response
@@ -138,7 +175,8 @@ module BromineTest
     def self.server_env = {}
 
     # Three subscribers of one stream get a broadcast with no rack.hijack, no nio4r loop and no
-    # Ruby per subscriber: C++ wrote the frames.
+    # Ruby per subscriber: C++ wrote the frames. The connection's request reads its env, not a
+    # copy, and its channel has no singleton class for the identifier readers.
     def test_the_native_path_runs_without_hijack_stream_loop_or_ruby_per_subscriber
       clients = %w[ann ben cid].map { |name| subscribed_cable("room", nickname: name) }
       broadcast("room", '{"n":1}')
@@ -147,13 +185,18 @@ module BromineTest
       assert_equal({ "mode" => "native", "native" => true, "hijack_calls" => 0,
                      "event_loop" => "Bromine::ActionCable::EventLoop", "stream_event_loop_threads" => 0,
                      "streamed_in_ruby" => 0, "adapter" => "ActionCable::SubscriptionAdapter::Bromine",
-                     "connections" => 3 },
+                     "connections" => 3, "request_reads_env" => true, "channel_singleton_methods" => [],
+                     "subscriptions" => [echo_id("room")] },
                    status.except("pid"))
     end
   end
 
   class ActionCableHijackTest < TestCase
     include ActionCableProtocolTests
+
+    # ActionCable's nio4r loop; the server-adapter layout (gemfiles/actioncable_next.gemfile) moved
+    # it from Connection to Server.
+    STREAM_EVENT_LOOP = Gem.loaded_specs.key?("actioncable-next") ? "ActionCable::Server::StreamEventLoop" : "ActionCable::Connection::StreamEventLoop"
 
     time_limit 40
 
@@ -165,9 +208,11 @@ module BromineTest
       clients.each { |client| assert_equal streamed("room", '{"n":1}'), client.next_text }
       status = cable_status
       assert_equal({ "mode" => "hijack", "native" => false, "hijack_calls" => 3,
-                     "event_loop" => "ActionCable::Connection::StreamEventLoop",
+                     "event_loop" => STREAM_EVENT_LOOP,
                      "stream_event_loop_threads" => 1, "streamed_in_ruby" => 3,
-                     "adapter" => "ActionCable::SubscriptionAdapter::Bromine", "connections" => 3 },
+                     "adapter" => "ActionCable::SubscriptionAdapter::Bromine", "connections" => 3,
+                     "request_reads_env" => false, "channel_singleton_methods" => ["nickname"],
+                     "subscriptions" => [echo_id("room")] },
                    status.except("pid"))
     end
   end

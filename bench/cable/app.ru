@@ -18,5 +18,20 @@ class PubChannel < ApplicationCable::Channel
   end
 end
 
+# GET / answers "OK": bench/ws/run's readiness check, which bench/cable/run uses. (Rails would
+# serve the example's public/index.html there.)
+class ReadyCheck
+  def initialize(app)
+    @app = app
+  end
+
+  def call(env)
+    return @app.call(env) unless env["PATH_INFO"] == "/" && env["REQUEST_METHOD"] == "GET"
+
+    [200, { "content-type" => "text/plain", "content-length" => "2" }, ["OK"]]
+  end
+end
+
 RailsCable::Application.initialize!
+use ReadyCheck
 run RailsCable::Application

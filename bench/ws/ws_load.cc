@@ -16,10 +16,12 @@
 // (answering pings) for --hold seconds or until stdin closes, then pings each one and counts the
 // pongs.
 //
-// --cable (bench/cable): the same over ActionCable's protocol on /cable: each connection
-// subscribes (subscribers and idle ones to BenchChannel, the publisher to PubChannel, whose
-// publish action broadcasts to the stream), and the payload is read from each broadcast's
-// {"identifier":…,"message":"…"}; welcome, pings and confirmations are skipped.
+// --cable (bench/cable): the same over ActionCable's protocol on /cable?nickname=benchN (N the
+// connection's index): each connection subscribes (subscribers and idle ones to BenchChannel, the
+// publisher to PubChannel, whose action b broadcasts to the stream), and the payload is read from
+// each broadcast's {"identifier":…,"message":"…"}; welcome and pings are skipped. "OPEN" waits
+// until every subscription is confirmed, and a rejected one is an error. ActionCable confirms a
+// stream once broadcasts reach it, so one sync message is published, not one every 20 ms.
 //
 // One thread and one epoll loop for every connection; non-blocking sockets to 127.0.0.1 (several
 // loopback source addresses beyond 28,000 connections). Client frames are masked, as RFC 6455
@@ -345,6 +347,7 @@ struct Connection {
   uint64_t last_seq = 0;              // subscriber: the last sequence number received
   bool synced = false;                // subscriber: has seen a sync message
   size_t echo_index = 0;              // echo: which of the echo messages is in flight
+  bool confirmed = false;             // --cable: its subscription is confirmed
   std::string in;                     // an unfinished handshake response or frame
   std::string out;                    // bytes the socket has not taken yet
   std::string message;                // fragments of an unfinished message
@@ -439,6 +442,7 @@ private:
   int64_t sync_started_ = 0; // broadcast: the first sync message, and when all subscribers had one
   int64_t synced_at_ = 0;
   uint64_t wire_bytes_ = 0; // bytes read inside the measured window (frames as they came)
+  size_t confirmed_ = 0;    // --cable: confirmed subscriptions
   std::string error_;
   LatencyHistogram latency_;
 
@@ -591,6 +595,7 @@ void LoadGenerator::on_event(size_t index, uint32_t events) {
     conn.want_write = false;
     std::string request = "GET ";
     request += path_for(conn.role);
+    if (options_.cable) request += std::to_string(index); // one identity per client, as in an app
     request += " HTTP/1.1\r\nHost: " + options_.host + ":" + std::to_string(options_.port) +
                "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ";
     request += kKey;
@@ -692,13 +697,6 @@ void LoadGenerator::on_handshake(size_t index, std::string_view data) {
   conn.state = State::Open;
   --in_progress_;
   ++open_;
-  if (options_.cable) {
-    // Subscribe at once (ActionCable buffers commands until its welcome): subscribers and idle
-    // connections to the stream, the publisher to the channel whose action broadcasts.
-    const std::string_view channel = conn.role == Role::Publisher ? "PubChannel" : "BenchChannel";
-    send(index, masked_frame(0x1, R"({"command":"subscribe","identifier":"{\"channel\":\")" +
-                                      std::string(channel) + R"(\"}"})"));
-  }
   // Idle with a message size or deflate: one message each way first, so that what a connection
   // holds while idle includes whatever using compression left behind.
   if (conn.role == Role::Idle && (options_.deflate || options_.size != kPayloadSize))
@@ -830,6 +828,22 @@ void LoadGenerator::on_message(size_t index, std::string_view raw) {
   Connection& conn = connections_[index];
   std::string_view payload = raw;
   if (options_.cable) {
+    if (raw == R"({"type":"welcome"})") {
+      // Subscribe once welcomed: subscribers and idle connections to the stream, the publisher to
+      // the channel whose action broadcasts. (A command sent before the welcome can be lost on
+      // ActionCable's hijack path: its message buffer may take it just after it was emptied.)
+      const std::string_view channel = conn.role == Role::Publisher ? "PubChannel" : "BenchChannel";
+      return send(index,
+                  masked_frame(0x1, R"({"command":"subscribe","identifier":"{\"channel\":\")" +
+                                        std::string(channel) + R"(\"}"})"));
+    }
+    if (raw.find(R"("type":"confirm_subscription")") != std::string_view::npos) {
+      if (!conn.confirmed) ++confirmed_;
+      conn.confirmed = true;
+      return;
+    }
+    if (raw.find(R"("type":"reject_subscription")") != std::string_view::npos)
+      return fail("the server rejected a subscription");
     auto inner = cable_payload(raw);
     if (!inner) return;
     payload = *inner;
@@ -982,7 +996,9 @@ void LoadGenerator::tick() {
   case Phase::Connecting:
     if (now - started_ > static_cast<int64_t>(options_.connect_timeout * 1e9))
       fail("only " + std::to_string(open_) + " of " + std::to_string(connections_.size()) +
-           " connections open after --connect-timeout");
+           " connections open" +
+           (options_.cable ? " and " + std::to_string(confirmed_) + " subscribed" : "") +
+           " after --connect-timeout");
     return;
   case Phase::Syncing:
     if (synced_ == subscribers_) {
@@ -1002,7 +1018,8 @@ void LoadGenerator::tick() {
       std::string sync(kPayloadSize, '.');
       sync[0] = 'S';
       send(publisher_, message_frame(sync));
-      next_sync_ = now + 20'000'000;
+      // Until every subscriber has one; with --cable once (see the header comment).
+      next_sync_ = options_.cable ? phase_deadline_ + 1 : now + 20'000'000;
     }
     return;
   case Phase::Running:
@@ -1188,7 +1205,8 @@ int LoadGenerator::run() {
       waiting_.pop_front();
       start_connect(index);
     }
-    if (phase_ == Phase::Connecting && open_ == total) on_all_open();
+    if (phase_ == Phase::Connecting && open_ == total && (!options_.cable || confirmed_ == total))
+      on_all_open();
     tick();
     if (phase_ == Phase::Done) break;
 

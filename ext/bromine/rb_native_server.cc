@@ -277,6 +277,8 @@ VALUE server_listen(VALUE self) {
 }
 
 void run_io_thread(NativeServer* s) {
+  // Named for top -H and perf, and for bench/cable, which tells C++ time from Ruby's by it.
+  pthread_setname_np(pthread_self(), "bromine io");
   try {
     s->server->run();
   } catch (const std::exception& e) {

@@ -46,6 +46,16 @@ module Bromine
         env["bromine.upgrade?"] == :websocket && env["rack.upgrade?"] == :websocket && native?
       end
 
+      # Whether an ActionCable connection's request may read its env as it is: a native connection
+      # whose env holds every key of Rails' env_config (the app merged them in), which ActionCable
+      # would otherwise merge into a copy.
+      def env_holds_env_config?(connection)
+        return false unless NativeSocket.of(connection) && defined?(::Rails.application) && ::Rails.application
+
+        env = connection.env
+        ::Rails.application.env_config.each_key.all? { |key| env.key?(key) }
+      end
+
       # Hooks ActionCable's client socket, its server's event loop and its channels' streams.
       # Called by Bromine::Server#run when ActionCable is loaded, and by the bromine adapter; once.
       def install

@@ -6,12 +6,14 @@
 #
 # Channels (identifier {"channel": NAME, "stream": STREAM}):
 #   EchoChannel    stream_from STREAM; actions echo (transmits its data back), speak (broadcasts
-#                  data["message"] to STREAM), stop (stop_stream_from STREAM), whoami (the pid)
+#                  data["message"] to STREAM), stop (stop_stream_from STREAM), whoami (the pid),
+#                  identity (the nickname as the channel's reader and the request see it)
 #   BlockChannel   stream_from STREAM with a block: {"via":"block","raw":<the broadcast's JSON>}
 #   CoderChannel   stream_from STREAM, coder: ActiveSupport::JSON
 #   RejectChannel  rejects every subscription
 # Routes:
-#   GET /test/status                 JSON: how ActionCable ran here (below)
+#   GET /test/status                 JSON: how ActionCable ran here, and what the newest connection
+#                                    keeps (below)
 #   GET /test/broadcast?stream=S&message=JSON   ActionCable.server.broadcast(S, the decoded JSON)
 #   GET /test/disconnect?nickname=N&reconnect=BOOL   remote_connections.where(...).disconnect
 require_relative "../../examples/rails_cable/app"
@@ -55,9 +57,14 @@ module CableTest
     count_streamed if payload[:via].to_s.start_with?("streamed from")
   end
 
+  # ActionCable's nio4r loop: under Connection in Rails 7.1 and 7.2, under Server in the
+  # server-adapter layout (actioncable-next).
+  STREAM_EVENT_LOOP =
+    defined?(ActionCable::Server::StreamEventLoop) ? ActionCable::Server::StreamEventLoop : ActionCable::Connection::StreamEventLoop
+
   class StatusController < ActionController::Base
     def show
-      loops = ObjectSpace.each_object(ActionCable::Connection::StreamEventLoop).to_a
+      loops = ObjectSpace.each_object(STREAM_EVENT_LOOP).to_a
       render json: {
         pid: Process.pid,
         mode: Bromine::ActionCable.mode,
@@ -68,7 +75,18 @@ module CableTest
         streamed_in_ruby: CableTest.streamed,
         adapter: ActionCable.server.pubsub.class.name,
         connections: ActionCable.server.connections.size
-      }
+      }.merge(trims)
+    end
+
+    # The newest connection: whether its request reads the env itself (not a copy), its first
+    # channel's singleton methods (ActionCable's identifier readers), its subscriptions.
+    def trims
+      connection = ActionCable.server.connections.last
+      return {} unless connection
+
+      channel = connection.subscriptions.instance_variable_get(:@subscriptions).values.first
+      { request_reads_env: connection.send(:request).env.equal?(connection.env),
+        channel_singleton_methods: channel&.singleton_methods, subscriptions: connection.subscriptions.identifiers }
     end
 
     def broadcast
@@ -111,6 +129,13 @@ class EchoChannel < ApplicationCable::Channel
 
   def whoami
     transmit({ "pid" => Process.pid })
+  end
+
+  # The connection's identity as the channel and the connection's request see it.
+  def identity
+    request = connection.send(:request)
+    transmit({ "nickname" => nickname, "reads" => respond_to?(:nickname), "query" => request.params[:nickname],
+               "key_generator" => request.key_generator.class.name })
   end
 end
 

@@ -20,8 +20,10 @@ module ActionCable
     # subscriptions go through ActionCable's Redis adapter when cable.yml gives a `url`, and stay in
     # the process (ActionCable's async adapter) otherwise.
     class Bromine < Base
-      def initialize(*)
+      def initialize(server)
         super
+        # ActionCable 7.x keeps it as @server; the server-adapter layout (actioncable-next) does not.
+        @cable_server = server
         ::Bromine::ActionCable.install
         @listener = Listener.new(self)
         @fallback = nil
@@ -59,7 +61,7 @@ module ActionCable
 
       # The pub/sub channel of a broadcasting: with channel_prefix, "PREFIX:broadcasting".
       def channel_name(broadcasting)
-        [@server.config.cable[:channel_prefix], broadcasting].compact.join(":")
+        [@cable_server.config.cable[:channel_prefix], broadcasting].compact.join(":")
       end
 
       # The Bromine server of this process that carries the server's own subscriptions.
@@ -70,16 +72,16 @@ module ActionCable
       private
 
       def fallback
-        @fallback || @server.mutex.synchronize { @fallback ||= new_fallback }
+        @fallback || @cable_server.mutex.synchronize { @fallback ||= new_fallback }
       end
 
       def new_fallback
-        if @server.config.cable[:url]
+        if @cable_server.config.cable[:url]
           require "action_cable/subscription_adapter/redis"
-          Redis.new(@server)
+          Redis.new(@cable_server)
         else
           require "action_cable/subscription_adapter/async"
-          Async.new(@server)
+          Async.new(@cable_server)
         end
       end
 

@@ -15,7 +15,7 @@ module Bromine
       CLOSING = 2
       CLOSED = 3
 
-      attr_reader :env, :url, :protocol
+      attr_reader :env, :protocol
 
       # The NativeSocket under an ActionCable connection, or nil when it has none (a hijacked one).
       def self.of(connection)
@@ -28,7 +28,6 @@ module Bromine
       def initialize(env, event_target, protocols)
         @env = env
         @event_target = event_target
-        @url = "#{secure?(env) ? 'wss:' : 'ws:'}//#{env['HTTP_HOST']}#{env['REQUEST_URI']}"
         @protocol = choose_protocol(env["HTTP_SEC_WEBSOCKET_PROTOCOL"], protocols)
         @ready_state = CONNECTING
         @client = nil
@@ -82,6 +81,11 @@ module Bromine
 
       def alive?
         @ready_state == OPEN
+      end
+
+      # Built when asked (ActionCable itself never asks): one string less per connection.
+      def url
+        "#{secure?(env) ? 'wss:' : 'ws:'}//#{env['HTTP_HOST']}#{env['REQUEST_URI']}"
       end
 
       # A framed subscription of this connection (NativeStream). Nothing once closed.
@@ -141,11 +145,13 @@ module Bromine
           env["rack.url_scheme"] == "https"
       end
 
-      # As websocket-driver: the first protocol the client offers that the server speaks.
+      # As websocket-driver: the first protocol the client offers that the server speaks (the
+      # server's own string, shared by every connection).
       def choose_protocol(offered, protocols)
         return nil if offered.nil? || protocols.nil?
 
-        offered.split(/ *, */).find { |name| protocols.include?(name) }
+        name = offered.split(/ *, */).find { |offer| protocols.include?(offer) }
+        name && protocols[protocols.index(name)]
       end
     end
   end
