@@ -15,6 +15,12 @@ module Bromine
       CLOSING = 2
       CLOSED = 3
 
+      # Guards each socket's state and client between ActionCable's threads (transmit, close) and
+      # Bromine's (the callbacks). One lock for all: held for a few assignments, never across a
+      # call that blocks, so it is not worth a Mutex (72 bytes) per connection.
+      LOCK = Mutex.new
+      private_constant :LOCK
+
       attr_reader :env, :protocol
 
       # The NativeSocket under an ActionCable connection, or nil when it has none (a hijacked one).
@@ -31,8 +37,7 @@ module Bromine
         @protocol = choose_protocol(env["HTTP_SEC_WEBSOCKET_PROTOCOL"], protocols)
         @ready_state = CONNECTING
         @client = nil
-        @early = [] # transmitted before the upgrade went out
-        @lock = Mutex.new
+        @early = nil # what was transmitted before the upgrade went out, made when needed
         event_target.instance_variable_set(:@bromine_socket, self)
       end
 
@@ -51,11 +56,11 @@ module Bromine
                when Array then message.pack("C*")
                else return false
                end
-        client = @lock.synchronize do
+        client = LOCK.synchronize do
           return false if @ready_state > OPEN
 
           if @ready_state == CONNECTING
-            @early << data
+            (@early ||= []) << data
             return true
           end
           @client
@@ -72,7 +77,7 @@ module Bromine
                                "#{code} is neither."
         end
 
-        client = @lock.synchronize do
+        client = LOCK.synchronize do
           @ready_state = CLOSING unless @ready_state == CLOSED
           @client
         end
@@ -106,12 +111,12 @@ module Bromine
       # Bromine's callbacks, one at a time per connection, on the server's threads.
 
       def on_open(client)
-        early = @lock.synchronize do
+        early = LOCK.synchronize do
           @client = client
           @ready_state = OPEN
           @early.tap { @early = nil }
         end
-        early.each { |data| client.write(data) }
+        early&.each { |data| client.write(data) }
         @event_target.on_open
       end
 
@@ -133,7 +138,7 @@ module Bromine
       end
 
       def on_close(client)
-        @lock.synchronize { @ready_state = CLOSED }
+        LOCK.synchronize { @ready_state = CLOSED }
         @event_target.on_close(client.close_reason.to_s, client.close_code)
       end
 

@@ -21,21 +21,24 @@ module Bromine
         pubsub = connection.pubsub
         return nil unless pubsub.respond_to?(:native_streams?) && pubsub.native_streams?
 
-        new(socket, pubsub.channel_name(broadcasting), channel_instance.identifier)
+        # The channel's name interned: every subscriber of a stream holds the same String.
+        new(socket, -pubsub.channel_name(broadcasting), channel_instance.identifier)
       end
 
+      # Held per subscription: the channel's identifier is the subscription's own String, and the
+      # frame's prefix is built only to start and stop (C++ keeps one copy for all subscribers).
       def initialize(socket, channel, identifier)
         @socket = socket
         @channel = channel
-        @prefix = "{\"identifier\":#{ActiveSupport::JSON.encode(identifier)},\"message\":"
+        @identifier = identifier
       end
 
       def start
-        @socket.subscribe_framed(@channel, @prefix, SUFFIX)
+        @socket.subscribe_framed(@channel, prefix, SUFFIX)
       end
 
       def stop
-        @socket.unsubscribe_framed(@channel, @prefix, SUFFIX)
+        @socket.unsubscribe_framed(@channel, prefix, SUFFIX)
       end
 
       # Broadcasts are written by the server; ActionCable never calls a native stream.
@@ -45,6 +48,12 @@ module Bromine
 
       SUFFIX = "}"
       private_constant :SUFFIX
+
+      private
+
+      def prefix
+        "{\"identifier\":#{ActiveSupport::JSON.encode(@identifier)},\"message\":"
+      end
     end
   end
 end
