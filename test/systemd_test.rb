@@ -91,6 +91,9 @@ class SystemdTest < BromineTest::TestCase
 
     server.signal("TERM")
     notification(/STOPPING=1/)
+    # Waited for here: the teardown's own TERM, sent while this one ends the process, could come
+    # after the server has handed INT and TERM back to Ruby's defaults and end it by the signal.
+    assert_predicate wait_for_exit(server), :success?
   end
 
   def test_socket_activation_serves_the_socket_passed_as_descriptor_3

@@ -56,12 +56,14 @@ module BromineTest
       self
     end
 
-    # Sends TERM, waits for the exit, and KILLs the process if it takes longer than timeout.
-    # Returns the Process::Status.
+    # Sends TERM (unless the test has sent TERM or INT already), waits for the exit, and KILLs the
+    # process if it takes longer than timeout. Returns the Process::Status. A second TERM would
+    # ask for the immediate stop instead of the graceful one the test asked for, and, sent as the
+    # server hands the signals back to Ruby on its way out, would end it by the signal.
     def stop(timeout: STOP_TIMEOUT)
       return @exit_status if @exit_status || @pid.nil?
 
-      signal("TERM")
+      signal("TERM") unless @stop_signalled
       unless @waiter.join(timeout)
         signal("KILL")
         @waiter.join
@@ -73,6 +75,7 @@ module BromineTest
 
     # Sends a signal; a process that already exited is not an error.
     def signal(name)
+      @stop_signalled = true if %w[TERM INT].include?(name)
       Process.kill(name, @pid)
     rescue Errno::ESRCH
       nil
