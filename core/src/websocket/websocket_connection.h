@@ -84,7 +84,7 @@ private:
   uint16_t close_code_ = 1006;
   std::string close_reason_;
   std::unique_ptr<WebSocketControlFrame> pending_pong_; // the answer to the latest ping, waiting
-  uint8_t pongs_queued_ = 0; // pongs in the queue, not yet sent
+  uint8_t pongs_queued_ = 0;                            // pongs in the queue, not yet sent
   bool ping_outstanding_ = false;
   bool shutting_down_ = false;
   bool closing_after_flush_ = false; // close TCP once everything queued is sent

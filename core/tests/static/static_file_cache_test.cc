@@ -1,7 +1,6 @@
 // Tests of StaticFileCache against real files: what it reads, what it refuses to hold, how long
 // it trusts an entry, and its bounds on entries and bytes.
 #include "static/static_file_cache.h"
-
 #include "support/manual_clock.h"
 
 #include <filesystem>
