@@ -12,22 +12,11 @@ module BromineTest
   # ActionCable's Redis adapter or the bromine adapter (which goes through Redis there).
   class ActionCableRedisTest < TestCase
     include CableHelpers
+    include RedisServerPerTest
 
     time_limit 60
     PREFIX = "cabletest"
     SCRIPT = File.join(ServerProcess::APPS, "cable_broadcast.rb")
-
-    def setup
-      super
-      skip "redis-server is not installed (bin/setup installs it)" unless RedisServer.available?
-      @redis = RedisServer.new.start
-    end
-
-    def teardown
-      super
-    ensure
-      @redis&.destroy
-    end
 
     # Runs test/apps/cable_broadcast.rb: a Ruby process with ActionCable and no Bromine server.
     def plain_ruby(adapter, *args)

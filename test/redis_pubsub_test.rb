@@ -12,20 +12,9 @@ require_relative "support/websocket_client"
 class RedisPubSubTest < BromineTest::TestCase
   include BromineTest::WebSocketTestHelpers
   include BromineTest::ClusterHelpers
+  include BromineTest::RedisServerPerTest
 
   time_limit 60
-
-  def setup
-    super
-    skip "redis-server is not installed (bin/setup installs it)" unless BromineTest::RedisServer.available?
-    @redis = BromineTest::RedisServer.new.start
-  end
-
-  def teardown
-    super
-  ensure
-    @redis&.destroy
-  end
 
   # A pubsub.ru subscriber to channels on the server listening on port.
   def subscriber(port, channels = "room")

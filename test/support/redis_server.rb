@@ -110,4 +110,20 @@ module BromineTest
       Process.clock_gettime(Process::CLOCK_MONOTONIC)
     end
   end
+
+  # For a test class: a fresh RedisServer in @redis for each test (skipped where redis-server is
+  # not installed), destroyed after the test's servers have stopped.
+  module RedisServerPerTest
+    def setup
+      super
+      skip "redis-server is not installed (bin/setup installs it)" unless RedisServer.available?
+      @redis = RedisServer.new.start
+    end
+
+    def teardown
+      super
+    ensure
+      @redis&.destroy
+    end
+  end
 end
