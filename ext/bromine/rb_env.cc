@@ -181,7 +181,8 @@ void init_env_strings() {
     cached.key = keep(http_key(cached.header));
   for (auto& [name, value] : common_methods)
     value = keep(frozen(name));
-  public_keys = EnvKeys{keys.rack_response_finished, keys.rack_hijack_io, keys.rack_input};
+  public_keys = EnvKeys{keys.rack_response_finished, keys.rack_hijack_io, keys.rack_input,
+                        keys.rack_hijack, keys.rack_early_hints};
 }
 
 const EnvKeys& env_keys() {

@@ -29,6 +29,8 @@ struct EnvKeys {
   VALUE rack_response_finished;
   VALUE rack_hijack_io;
   VALUE rack_input;
+  VALUE rack_hijack;
+  VALUE rack_early_hints;
 };
 const EnvKeys& env_keys();
 

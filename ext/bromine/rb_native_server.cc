@@ -7,6 +7,7 @@
 #include "rb_env.h"
 #include "rb_gvl.h"
 #include "rb_metrics.h"
+#include "rb_request.h"
 #include "rb_socket_state.h"
 #include "rb_string.h"
 #include "rb_websocket.h"
@@ -41,7 +42,6 @@ struct NativeServer {
   std::condition_variable done;
   bool io_finished = false;
   bool started = false;
-  EnvDefaults defaults;
   std::shared_ptr<ServerContext> context = std::make_shared<ServerContext>();
   pid_t owner = ::getpid(); // a child forked by the app must not tear down the parent's server
   VALUE app = Qnil;
@@ -72,10 +72,6 @@ struct NativeServer {
 void server_mark(void* p) {
   auto* s = static_cast<NativeServer*>(p);
   rb_gc_mark(s->app);
-  rb_gc_mark(s->defaults.base_env);
-  rb_gc_mark(s->defaults.server_name);
-  rb_gc_mark(s->defaults.server_port);
-  rb_gc_mark(s->defaults.null_input);
   s->context->mark();
 }
 
@@ -186,8 +182,11 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
   s->app = app;
   s->bind = NIL_P(bind) ? "127.0.0.1" : StringValueCStr(bind);
   s->port = NIL_P(port) ? 3000 : static_cast<uint16_t>(NUM2UINT(port));
-  s->defaults.base_env = base_env;
-  s->defaults.null_input = null_input;
+  s->context->env_defaults.base_env = base_env;
+  s->context->env_defaults.null_input = null_input;
+  WorkerObjects detached = make_worker_objects(); // never given a request
+  s->context->detached_hijack = detached.hijacker;
+  s->context->detached_early_hints = detached.early_hints;
   VALUE listen_fd = option(options, "listen_fd");
   VALUE relay_fd = option(options, "relay_fd");
   // listen_fd: one descriptor or an Array of them, the listeners in order.
@@ -245,6 +244,7 @@ VALUE server_initialize(VALUE self, VALUE app, VALUE options) {
 
 VALUE server_listen(VALUE self) {
   NativeServer& s = get(self);
+  EnvDefaults& defaults = s.context->env_defaults;
   char error[512] = "";
   try {
     if (!s.listen_fds.empty()) {
@@ -253,16 +253,16 @@ VALUE server_listen(VALUE self) {
       for (size_t i = 1; i < fds.size(); ++i)
         s.server->adopt_listener(fds[i]);
       bool unix_socket = s.bind.rfind("unix:", 0) == 0;
-      s.defaults.server_name = rb_str_new_cstr(unix_socket ? "localhost" : s.bind.c_str());
-      s.defaults.server_port = rb_str_new_cstr(std::to_string(s.port).c_str());
+      defaults.server_name = rb_str_new_cstr(unix_socket ? "localhost" : s.bind.c_str());
+      defaults.server_port = rb_str_new_cstr(std::to_string(s.port).c_str());
     } else if (s.bind.rfind("unix:", 0) == 0) {
       s.server->listen_unix(s.bind.substr(5));
-      s.defaults.server_name = rb_str_new_cstr("localhost");
-      s.defaults.server_port = rb_str_new_cstr("0");
+      defaults.server_name = rb_str_new_cstr("localhost");
+      defaults.server_port = rb_str_new_cstr("0");
     } else {
       s.port = s.server->listen_tcp(s.bind, s.port);
-      s.defaults.server_name = rb_str_new_cstr(s.bind.c_str());
-      s.defaults.server_port = rb_str_new_cstr(std::to_string(s.port).c_str());
+      defaults.server_name = rb_str_new_cstr(s.bind.c_str());
+      defaults.server_port = rb_str_new_cstr(std::to_string(s.port).c_str());
     }
   } catch (const std::system_error& e) {
     // Copied out: rb_sys_fail jumps over this frame, so nothing here may need a destructor.
@@ -271,8 +271,8 @@ VALUE server_listen(VALUE self) {
   }
   if (error[0] != '\0') rb_sys_fail(error);
   if (s.relay_fd >= 0) s.server->set_relay(std::exchange(s.relay_fd, -1));
-  rb_obj_freeze(s.defaults.server_name);
-  rb_obj_freeze(s.defaults.server_port);
+  rb_obj_freeze(defaults.server_name);
+  rb_obj_freeze(defaults.server_port);
   return INT2NUM(s.port);
 }
 
@@ -306,7 +306,8 @@ VALUE server_start(VALUE self) {
 VALUE server_process_requests(VALUE self) {
   NativeServer& s = get(self);
   MetricsSlot::add(s.server->metrics().threads);
-  int state = run_worker_thread({s.queue, s.defaults, s.app, *s.context, s.server->metrics()});
+  int state =
+      run_worker_thread({s.queue, s.context->env_defaults, s.app, *s.context, s.server->metrics()});
   MetricsSlot::subtract(s.server->metrics().threads);
   if (state) rb_jump_tag(state);
   return Qnil;

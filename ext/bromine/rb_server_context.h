@@ -3,6 +3,7 @@
 #pragma once
 
 #include "bromine/server.h"
+#include "rb_env.h"
 
 #include <cstdint>
 #include <memory>
@@ -40,11 +41,18 @@ struct ServerContext : std::enable_shared_from_this<ServerContext> {
   double ping_seconds = 40;
   uint16_t shutdown_code = 1001;    // the close code WebSockets get after on_shutdown
   std::string static_cache_control; // for X-Sendfile responses
+  EnvDefaults env_defaults;
+  // rack.hijack and rack.early_hints of an env built after its request was answered (an upgraded
+  // connection's, on demand): they belong to no request, so they raise or do nothing.
+  VALUE detached_hijack = Qnil;
+  VALUE detached_early_hints = Qnil;
   SocketRegistry registry;
   // The server's own subscriptions (rb_channel_listener.h): a mailbox with no connection.
   std::shared_ptr<SocketState> channel_listener;
 
   void mark() const;
+  // What building an env needs, for a WebSocket that may build one after its server is gone.
+  void mark_env_parts() const;
 };
 
 } // namespace bromine::ruby

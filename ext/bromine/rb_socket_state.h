@@ -39,9 +39,13 @@ struct SocketState {
   std::shared_ptr<ServerContext> context; // outlives the server: see ServerContext::server
   VALUE client = Qnil;                    // Bromine::WebSocket
   VALUE handler = Qnil;
+  // The upgrade request's env; or nil, when the app left the env as the server built it: then
+  // `packed_request` (rb_kept_env.h) stands in for it until the app asks for it.
   VALUE env = Qnil;
+  VALUE packed_request = Qnil;
   VALUE subscriptions = Qnil; // Hash channel => block, for subscriptions with a block
   bool event_stream = false;  // a Server-Sent Events stream, not a WebSocket
+  uint8_t upgrade_keys = 0;   // with packed_request: where the env held the handler (rb_kept_env)
   bool registered = false;
   bool opened = false;
   bool closed = false;

@@ -13,6 +13,11 @@ namespace bromine::ruby {
 void init_upgrade();
 
 // The env keys that ask for an upgrade, and the ones that announce it.
+struct UpgradeKeys {
+  VALUE upgrade_websocket; // "upgrade.websocket"
+  VALUE rack_upgrade;      // "rack.upgrade"
+};
+const UpgradeKeys& upgrade_keys();
 VALUE upgrade_handler_from(VALUE env);
 void announce_websocket(VALUE env);
 void announce_event_stream(VALUE env);

@@ -2,6 +2,7 @@
 // Bromine.publish.
 #include "rb_websocket.h"
 
+#include "rb_kept_env.h"
 #include "rb_string.h"
 
 #include <ruby/encoding.h>
@@ -106,7 +107,7 @@ VALUE client_pending(VALUE self) {
   return ULL2NUM(handle_of(state_of(self)).pending());
 }
 VALUE client_env(VALUE self) {
-  return state_of(self).env;
+  return env_of(state_of(self));
 }
 VALUE client_handler(VALUE self) {
   return state_of(self).handler;

@@ -64,6 +64,12 @@ public:
   // The peer's address as text ("127.0.0.1", "::1"), set by the connection.
   const std::string& remote_address() const { return remote_address_; }
 
+  // The request without its body, in one string about the size of its head: for keeping a
+  // request long after it was handled (an upgraded connection's, say) at little cost.
+  // unpack_head() gives back a request equal to this one, with an empty body.
+  std::string pack_head() const;
+  static HttpRequest unpack_head(std::string_view packed);
+
 private:
   friend class HttpRequestParser;
   friend class HttpConnection;
