@@ -56,7 +56,7 @@ void install_channel_listener(Server& server, ServerContext& context) {
     if (!state) return;
     bool schedule = false;
     {
-      std::lock_guard lock(state->mutex);
+      std::lock_guard lock(state->mutex());
       state->mailbox.push_back(
           SocketEvent{SocketEvent::Kind::Publish, std::string(message), std::string(channel)});
       if (!state->scheduled) schedule = state->scheduled = true;

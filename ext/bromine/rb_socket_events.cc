@@ -63,7 +63,7 @@ private:
   void push(SocketEvent&& event) {
     bool schedule = false;
     {
-      std::lock_guard lock(state_->mutex);
+      std::lock_guard lock(state_->mutex());
       state_->mailbox.push_back(std::move(event));
       if (!state_->scheduled) schedule = state_->scheduled = true;
     }
@@ -164,7 +164,8 @@ int dispatch(SocketState& state, SocketEvent& event) {
   case SocketEvent::Kind::Close: {
     state.closed = true;
     state.close_code = event.code;
-    state.close_reason = std::move(event.data);
+    state.close_reason =
+        rb_obj_freeze(rb_utf8_str_new(event.data.data(), static_cast<long>(event.data.size())));
     int fatal = 0;
     if (state.opened) {
       cb.name = id_on_close;
@@ -210,7 +211,7 @@ int run_socket_events(const std::shared_ptr<SocketState>& state) {
   for (int turn = 0; turn < kEventsPerTurn; ++turn) {
     SocketEvent event;
     {
-      std::lock_guard lock(state->mutex);
+      std::lock_guard lock(state->mutex());
       if (state->mailbox_head == state->mailbox.size()) {
         std::vector<SocketEvent>().swap(state->mailbox);
         state->mailbox_head = 0;

@@ -1,13 +1,27 @@
-// GC marking of the Ruby objects an upgraded connection holds.
+// GC marking of the Ruby objects an upgraded connection holds, and its mailbox's lock.
 #include "rb_socket_state.h"
 
+#include <cstdint>
+#include <iterator>
+
 namespace bromine::ruby {
+
+std::mutex& SocketState::mutex() const {
+  // Cache-line apart, so two connections' events never share a line through their locks.
+  struct alignas(64) Stripe {
+    std::mutex mutex;
+  };
+  static Stripe stripes[64];
+  // States are a few hundred bytes apart: the bits above that spread them over the stripes.
+  return stripes[(reinterpret_cast<uintptr_t>(this) >> 8) % std::size(stripes)].mutex;
+}
 
 void SocketState::mark() const {
   rb_gc_mark(client);
   rb_gc_mark(handler);
   rb_gc_mark(env);
   rb_gc_mark(subscriptions);
+  rb_gc_mark(close_reason);
   if (!NIL_P(packed_request)) {
     rb_gc_mark(packed_request);
     context->mark_env_parts();

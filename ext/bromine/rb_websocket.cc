@@ -134,9 +134,7 @@ VALUE client_close_code(VALUE self) {
 }
 VALUE client_close_reason(VALUE self) {
   SocketState& state = state_of(self);
-  return state.closed ? rb_utf8_str_new(state.close_reason.data(),
-                                        static_cast<long>(state.close_reason.size()))
-                      : Qnil;
+  return state.closed ? state.close_reason : Qnil;
 }
 
 // What `each` yields for a connection: the handler when it carries the methods, else the client.
