@@ -52,13 +52,13 @@ void WebSocketConnection::start() {
   reset_writable_watch();
   if (!host_.loop().rewatch(socket_.get(), kReadEvents, this)) {
     log_watch_failure(errno);
-    events_->on_open(handle_);
+    events_->on_open(handle());
     finish(1011, "server error");
     return;
   }
   last_input_ = host_.loop().now();
   flush();
-  events_->on_open(handle_);
+  events_->on_open(handle());
   if (!early_input_.empty()) {
     std::string input = std::move(early_input_);
     early_input_.clear();
@@ -164,7 +164,7 @@ void WebSocketConnection::begin_final_close(uint16_t code, std::string_view reas
   final_close_echo_ = echo;
   state_ = State::Draining;
   close_deadline_ = host_.loop().now() + kCloseWait;
-  if (!events_->defer_close(handle_)) complete_final_close();
+  if (!events_->defer_close(handle())) complete_final_close();
 }
 
 void WebSocketConnection::complete_final_close() {
@@ -286,7 +286,7 @@ void WebSocketConnection::check_timeout(EventLoop::Clock::time_point now) {
 void WebSocketConnection::begin_shutdown() {
   if (state_ != State::Open || shutting_down_) return;
   shutting_down_ = true;
-  events_->on_shutdown(handle_);
+  events_->on_shutdown(handle());
 }
 
 void WebSocketConnection::force_close() {
