@@ -266,13 +266,13 @@ void HttpConnection::hijacked() {
   release();
 }
 
-template <typename MakeConnection>
-void HttpConnection::hand_over(std::string head, std::shared_ptr<UpgradedEvents> events, int status,
-                               std::string_view refusal, MakeConnection make) {
+template <typename Upgraded, typename MakeConnection>
+Upgraded* HttpConnection::hand_over(std::string head, std::shared_ptr<UpgradedEvents> events,
+                                    int status, std::string_view refusal, MakeConnection make) {
   if (state_ != State::Dispatched || peer_gone_ || shutting_down_) {
     events->on_close(1006, refusal); // never opened
     end_response(false, 503, 0);
-    return;
+    return nullptr;
   }
   account(status, 0, request_line_);
   out_.push(std::move(head));
@@ -284,32 +284,36 @@ void HttpConnection::hand_over(std::string head, std::shared_ptr<UpgradedEvents>
   notify_drain_waiters();
   host_.retire(*this);
   host_.install(std::move(upgraded));
-  raw->start();
+  return raw;
 }
 
 void HttpConnection::upgrade_to_websocket(std::string head, std::shared_ptr<UpgradedEvents> events,
                                           std::optional<WebSocketDeflateParams> deflate) {
-  hand_over(std::move(head), std::move(events), 101, "the connection ended before the upgrade",
-            [this, deflate](uint64_t id, UniqueFd socket, WriteQueue output,
-                            std::shared_ptr<UpgradedEvents> ws_events) {
-              // Upgraded from inside dispatch(): the rest of this read is not in unread_ yet.
-              unread_.append(input_after_request_);
-              input_after_request_ = {};
-              return std::make_unique<WebSocketConnection>(
-                  host_, id, std::move(socket), std::move(output), std::move(unread_),
-                  std::move(ws_events), deflate, http_.websocket_deflate);
-            });
+  auto* websocket = hand_over<WebSocketConnection>(
+      std::move(head), std::move(events), 101, "the connection ended before the upgrade",
+      [this, deflate](uint64_t id, UniqueFd socket, WriteQueue output,
+                      std::shared_ptr<UpgradedEvents> ws_events) {
+        return std::make_unique<WebSocketConnection>(host_, id, std::move(socket),
+                                                     std::move(output), std::move(ws_events),
+                                                     deflate, http_.websocket_deflate);
+      });
+  if (!websocket) return;
+  // Upgraded from inside dispatch(): the rest of this read is not in unread_ yet.
+  unread_.append(input_after_request_);
+  input_after_request_ = {};
+  websocket->start(std::move(unread_));
 }
 
 void HttpConnection::upgrade_to_event_stream(std::string head,
                                              std::shared_ptr<UpgradedEvents> events) {
-  hand_over(std::move(head), std::move(events), 200,
-            "the connection ended before the stream started",
-            [this](uint64_t id, UniqueFd socket, WriteQueue output,
-                   std::shared_ptr<UpgradedEvents> stream_events) {
-              return std::make_unique<SseConnection>(host_, id, std::move(socket),
-                                                     std::move(output), std::move(stream_events));
-            });
+  auto* stream = hand_over<SseConnection>(
+      std::move(head), std::move(events), 200, "the connection ended before the stream started",
+      [this](uint64_t id, UniqueFd socket, WriteQueue output,
+             std::shared_ptr<UpgradedEvents> stream_events) {
+        return std::make_unique<SseConnection>(host_, id, std::move(socket), std::move(output),
+                                               std::move(stream_events));
+      });
+  if (stream) stream->start();
 }
 
 void HttpConnection::fail(int status) {

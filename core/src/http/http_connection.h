@@ -102,11 +102,12 @@ private:
   // A 413 or 431 for one of the server's limits goes to HttpContext::limit_hook.
   void report_limit(int status);
   // Sends `head`, then hands the socket and its queue to the connection that `make` builds from
-  // an id, the socket, the queue and `events`, and steps aside; `status` goes to the access log.
-  // A connection already ending answers 503 instead, and `events` hears 1006 with `refusal`.
-  template <typename MakeConnection>
-  void hand_over(std::string head, std::shared_ptr<UpgradedEvents> events, int status,
-                 std::string_view refusal, MakeConnection make);
+  // an id, the socket, the queue and `events`, installs it and steps aside; `status` goes to the
+  // access log. Returns the new connection, for the caller to start. A connection already ending
+  // answers 503 instead, `events` hears 1006 with `refusal`, and the result is null.
+  template <typename Upgraded, typename MakeConnection>
+  Upgraded* hand_over(std::string head, std::shared_ptr<UpgradedEvents> events, int status,
+                      std::string_view refusal, MakeConnection make);
   void flush();
   void finish_closing();
   void linger_read();

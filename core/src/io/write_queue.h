@@ -36,6 +36,8 @@ public:
   Result flush(int socket_fd);
 
   bool empty() const { return head_ == items_.size(); }
+  // True while the queue holds heap storage: never once it is empty (drained or cleared).
+  bool owns_memory() const { return items_.capacity() != 0; }
   // Bytes not yet sent, file ranges included.
   uint64_t pending_bytes() const { return pending_bytes_; }
   // Bytes not yet sent that the queue holds in memory (shared frames count whole).
@@ -61,8 +63,8 @@ private:
     return item.shared ? std::string_view(*item.shared) : std::string_view(item.bytes);
   }
 
-  // A vector with a moving head rather than a deque: an empty queue owns no memory, which
-  // matters for thousands of idle WebSockets.
+  // A vector with a moving head rather than a deque, freed whenever the queue drains: an empty
+  // queue owns no memory, which matters for thousands of idle WebSockets.
   std::vector<Item> items_;
   size_t head_ = 0;
   void hold(uint64_t bytes);

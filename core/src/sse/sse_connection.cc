@@ -26,13 +26,13 @@ void SseConnection::start() {
   reset_writable_watch();
   if (!host_.loop().rewatch(socket_.get(), kReadEvents, this)) {
     log_watch_failure(errno);
-    events_->on_open(handle_);
+    events_->on_open(handle());
     finish(1011, "server error");
     return;
   }
   last_output_ = host_.loop().now();
   flush();
-  if (state_ == State::Open) events_->on_open(handle_);
+  if (state_ == State::Open) events_->on_open(handle());
 }
 
 void SseConnection::on_io(uint32_t events) {
@@ -96,7 +96,7 @@ void SseConnection::check_timeout(EventLoop::Clock::time_point now) {
 void SseConnection::begin_shutdown() {
   if (state_ != State::Open || shutting_down_) return;
   shutting_down_ = true;
-  events_->on_shutdown(handle_);
+  events_->on_shutdown(handle());
 }
 
 void SseConnection::finish(uint16_t code, std::string_view reason) {

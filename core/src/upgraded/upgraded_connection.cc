@@ -10,10 +10,10 @@ namespace bromine {
 
 UpgradedConnection::UpgradedConnection(ConnectionHost& host, uint64_t id, UniqueFd socket,
                                        WriteQueue output, std::shared_ptr<UpgradedEvents> events)
-    : Connection(id), host_(host), socket_(std::move(socket)), out_(std::move(output)),
+    : Connection(id), host_(host), socket_(std::move(socket)),
+      defers_messages_(events->defers_messages()), out_(std::move(output)),
       events_(std::move(events)), shared_(std::make_shared<UpgradedShared>()),
-      handle_(&host, id, shared_), ping_interval_(host.options().websocket_ping_interval),
-      defers_messages_(events_->defers_messages()) {}
+      ping_interval_(host.options().websocket_ping_interval) {}
 
 // Destroyed without release() only with its server: handles must see it closed, not post to a
 // host that is going away.
@@ -109,30 +109,43 @@ bool UpgradedConnection::input_paused() {
   return true;
 }
 
+UpgradedConnection::Subscriptions& UpgradedConnection::subscriptions() {
+  if (!subscriptions_) subscriptions_ = std::make_unique<Subscriptions>();
+  return *subscriptions_;
+}
+
+void UpgradedConnection::drop_subscriptions_if_none() {
+  if (subscriptions_ && subscriptions_->channels.empty() && subscriptions_->framed.empty())
+    subscriptions_.reset();
+}
+
 void UpgradedConnection::subscribe(std::string channel, bool to_events) {
   if (!is_open()) return;
-  if (host_.subscribe(channel, id(), to_events)) channels_.push_back(std::move(channel));
+  if (host_.subscribe(channel, id(), to_events))
+    subscriptions().channels.push_back(std::move(channel));
 }
 
 void UpgradedConnection::unsubscribe(const std::string& channel) {
-  if (!host_.unsubscribe(channel, id())) return;
-  std::erase(channels_, channel);
+  if (!host_.unsubscribe(channel, id()) || !subscriptions_) return;
+  std::erase(subscriptions_->channels, channel);
+  drop_subscriptions_if_none();
 }
 
 void UpgradedConnection::subscribe_framed(std::string channel, const FrameTemplate& frame) {
   if (!is_open()) return;
   if (uint32_t id = host_.subscribe_framed(channel, this->id(), frame)) {
-    framed_.push_back(FramedSubscription{std::move(channel), id});
+    subscriptions().framed.push_back(FramedSubscription{std::move(channel), id});
   }
 }
 
 void UpgradedConnection::unsubscribe_framed(const std::string& channel,
                                             const FrameTemplate& frame) {
   uint32_t frame_id = host_.find_frame(frame);
-  if (!host_.unsubscribe_framed(channel, id(), frame_id)) return;
-  std::erase_if(framed_, [&](const FramedSubscription& s) {
+  if (!host_.unsubscribe_framed(channel, id(), frame_id) || !subscriptions_) return;
+  std::erase_if(subscriptions_->framed, [&](const FramedSubscription& s) {
     return s.frame == frame_id && s.channel == channel;
   });
+  drop_subscriptions_if_none();
 }
 
 void UpgradedConnection::deliver_publish(std::string_view channel, std::string_view message) {
@@ -145,12 +158,13 @@ void UpgradedConnection::release(uint16_t code, std::string_view reason) {
   socket_.reset();
   out_.clear();
   shared_->queued.store(0, std::memory_order_relaxed);
-  for (const auto& channel : channels_)
-    host_.unsubscribe(channel, id());
-  channels_.clear();
-  for (const auto& subscription : framed_)
-    host_.unsubscribe_framed(subscription.channel, id(), subscription.frame);
-  framed_.clear();
+  if (subscriptions_) {
+    for (const auto& channel : subscriptions_->channels)
+      host_.unsubscribe(channel, id());
+    for (const auto& subscription : subscriptions_->framed)
+      host_.unsubscribe_framed(subscription.channel, id(), subscription.frame);
+    subscriptions_.reset();
+  }
   // Messages the embedder never handles must not hold the budget forever; message_handled()
   // takes nothing once this is zero.
   host_.budget().remove(shared_->undelivered.exchange(0));

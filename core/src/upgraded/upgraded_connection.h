@@ -50,7 +50,8 @@ public:
   void subscribe_framed(std::string channel, const FrameTemplate& frame);
   void unsubscribe_framed(const std::string& channel, const FrameTemplate& frame);
   void deliver_publish(std::string_view channel, std::string_view message);
-  const UpgradedHandle& handle() const { return handle_; }
+  // A handle on this connection, made on each call from the parts the connection keeps anyway.
+  UpgradedHandle handle() const { return UpgradedHandle(&host_, id(), shared_); }
 
   void flush_now() override { flush(); }
   // Reads again after the embedder caught up with the messages it was handed.
@@ -90,21 +91,32 @@ protected:
   // reports on_close and hands the connection to the server's retirement.
   void release(uint16_t code, std::string_view reason);
 
+  // Thousands of connections sit idle for hours, so what each holds is kept small: the flags
+  // fill the socket's padding, and subscriptions live apart.
   ConnectionHost& host_;
   UniqueFd socket_;
+  bool above_high_water_ = false;
+  bool defers_messages_ = false;
   WriteQueue out_;
   std::shared_ptr<UpgradedEvents> events_;
   std::shared_ptr<UpgradedShared> shared_;
-  UpgradedHandle handle_;
-  std::vector<std::string> channels_;
+  std::chrono::milliseconds ping_interval_;
+
+private:
   struct FramedSubscription {
     std::string channel;
     uint32_t frame;
   };
-  std::vector<FramedSubscription> framed_; // released with the connection
-  std::chrono::milliseconds ping_interval_;
-  bool above_high_water_ = false;
-  bool defers_messages_ = false;
+  struct Subscriptions {
+    std::vector<std::string> channels;
+    std::vector<FramedSubscription> framed;
+  };
+  Subscriptions& subscriptions();
+  // Frees the subscriptions once none is left.
+  void drop_subscriptions_if_none();
+
+  // From the first subscribe until the last unsubscribe, or the connection's end.
+  std::unique_ptr<Subscriptions> subscriptions_;
 };
 
 } // namespace bromine

@@ -30,40 +30,32 @@ int unsent_bytes(int fd) {
 // --- WebSocketConnection ------------------------------------------------------------------------
 
 WebSocketConnection::WebSocketConnection(ConnectionHost& host, uint64_t id, UniqueFd socket,
-                                         WriteQueue output, std::string early_input,
-                                         std::shared_ptr<UpgradedEvents> events,
+                                         WriteQueue output, std::shared_ptr<UpgradedEvents> events,
                                          std::optional<WebSocketDeflateParams> deflate,
                                          WebSocketDeflateContext* deflate_context)
     : UpgradedConnection(host, id, std::move(socket), std::move(output), std::move(events)),
-      early_input_(std::move(early_input)),
       parser_(WebSocketParserOptions{host.options().websocket_max_message,
                                      deflate.has_value() && deflate_context != nullptr}) {
   if (deflate && deflate_context) {
-    deflate_context_ = deflate_context;
-    deflate_window_bits_ = deflate->server_window_bits;
-    inflater_ = std::make_unique<WebSocketMessageInflater>(
-        *deflate, host.options().websocket_max_message, deflate_context->inflaters());
+    deflate_ =
+        std::make_unique<Deflate>(*deflate_context, *deflate, host.options().websocket_max_message);
   }
 }
 
 WebSocketConnection::~WebSocketConnection() = default;
 
-void WebSocketConnection::start() {
+void WebSocketConnection::start(std::string early_input) {
   reset_writable_watch();
   if (!host_.loop().rewatch(socket_.get(), kReadEvents, this)) {
     log_watch_failure(errno);
-    events_->on_open(handle_);
+    events_->on_open(handle());
     finish(1011, "server error");
     return;
   }
   last_input_ = host_.loop().now();
   flush();
-  events_->on_open(handle_);
-  if (!early_input_.empty()) {
-    std::string input = std::move(early_input_);
-    early_input_.clear();
-    process(std::span(input.data(), input.size()));
-  }
+  events_->on_open(handle());
+  if (!early_input.empty()) process(std::span(early_input.data(), early_input.size()));
   read_input(true);
 }
 
@@ -94,7 +86,7 @@ void WebSocketConnection::read_input(bool until_eagain) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
     // The peer closed TCP: a clean end after the close handshake, else an abnormal one.
-    finish(close_code_, close_reason_);
+    finish(close_code(), close_reason());
     return;
   }
 }
@@ -139,7 +131,7 @@ void WebSocketConnection::process(std::span<char> data) {
 }
 
 bool WebSocketConnection::inflate_piece(const WebSocketFrameEvent& event) {
-  const WebSocketMessageInflater::Result result = inflater_->add(event);
+  const WebSocketMessageInflater::Result result = deflate_->inflater.add(event);
   switch (result.type) {
   case WebSocketMessageInflater::Result::Type::kNeedMore:
     break;
@@ -159,19 +151,17 @@ bool WebSocketConnection::inflate_piece(const WebSocketFrameEvent& event) {
 // to the app may still be answered, so the close frame waits until the app says it is done with
 // them (UpgradedEvents::defer_close), or for kCloseWait at most. Input is no longer read.
 void WebSocketConnection::begin_final_close(uint16_t code, std::string_view reason, bool echo) {
-  close_code_ = code;
-  close_reason_.assign(reason);
-  final_close_echo_ = echo;
+  closing_ = std::make_unique<Closing>(
+      Closing{code, echo, std::string(reason), host_.loop().now() + kCloseWait});
   state_ = State::Draining;
-  close_deadline_ = host_.loop().now() + kCloseWait;
-  if (!events_->defer_close(handle_)) complete_final_close();
+  if (!events_->defer_close(handle())) complete_final_close();
 }
 
 void WebSocketConnection::complete_final_close() {
   if (state_ != State::Draining) return;
   // An echo repeats the peer's code alone; our own error says why.
-  auto frame = final_close_echo_ ? encode_close_frame(close_code_)
-                                 : encode_close_frame(close_code_, close_reason_);
+  auto frame = closing_->echo ? encode_close_frame(closing_->code)
+                              : encode_close_frame(closing_->code, closing_->reason);
   queue_control(frame.view());
   shared_->open.store(false, std::memory_order_release);
   state_ = State::CloseSent;
@@ -214,8 +204,8 @@ void WebSocketConnection::send_message(std::string_view data, bool binary) {
   if ((state_ != State::Open && state_ != State::Draining) || over_limit()) return;
   queue_pending_pong();
   MetricsSlot::add(host_.metrics().websocket_messages_sent);
-  if (deflate_context_) {
-    queue_bytes(deflate_context_->frame(data, binary, deflate_window_bits_));
+  if (deflate_) {
+    queue_bytes(deflate_->context.frame(data, binary, deflate_->window_bits));
   } else {
     queue_bytes(encode_message_frame(data, binary));
   }
@@ -234,12 +224,11 @@ void WebSocketConnection::close(uint16_t code, std::string_view reason) {
     return;
   }
   if (state_ != State::Open) return;
-  close_code_ = code;
-  close_reason_.assign(reason);
+  closing_ = std::make_unique<Closing>(
+      Closing{code, false, std::string(reason), host_.loop().now() + kCloseWait});
   queue_control(encode_close_frame(code, reason).view());
   shared_->open.store(false, std::memory_order_release);
   state_ = State::CloseSent;
-  close_deadline_ = host_.loop().now() + kCloseWait;
 }
 
 void WebSocketConnection::on_output_sent() {
@@ -252,18 +241,18 @@ void WebSocketConnection::on_output_sent() {
     // Everything, our close frame included, is out: end our side, then wait for the peer's FIN.
     ::shutdown(socket_.get(), SHUT_WR);
     write_shut_ = true;
-    close_deadline_ = host_.loop().now() + kCloseWait;
+    closing_->deadline = host_.loop().now() + kCloseWait;
   }
 }
 
 void WebSocketConnection::check_timeout(EventLoop::Clock::time_point now) {
   if (state_ == State::Closed) return;
   if (state_ == State::Draining) {
-    if (now >= close_deadline_) complete_final_close();
+    if (now >= closing_->deadline) complete_final_close();
     return;
   }
   if (state_ == State::CloseSent) {
-    if (now >= close_deadline_) finish(close_code_, close_reason_);
+    if (now >= closing_->deadline) finish(closing_->code, closing_->reason);
     return;
   }
   // A pong held back while the peer wasn't reading goes out within a sweep.
@@ -286,17 +275,18 @@ void WebSocketConnection::check_timeout(EventLoop::Clock::time_point now) {
 void WebSocketConnection::begin_shutdown() {
   if (state_ != State::Open || shutting_down_) return;
   shutting_down_ = true;
-  events_->on_shutdown(handle_);
+  events_->on_shutdown(handle());
 }
 
 void WebSocketConnection::force_close() {
-  finish(state_ == State::Open ? 1006 : close_code_, close_reason_);
+  finish(close_code(), close_reason());
 }
 
 void WebSocketConnection::finish(uint16_t code, std::string_view reason) {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
-  if (inflater_) inflater_->clear(); // an unfinished message's inflater goes back to the pool
+  // An unfinished message's inflater goes back to the pool.
+  if (deflate_) deflate_->inflater.clear();
   release(code, reason);
 }
 

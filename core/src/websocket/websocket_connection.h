@@ -21,16 +21,18 @@ namespace bromine {
 // Lives on the loop thread; every method is called there.
 class WebSocketConnection final : public UpgradedConnection {
 public:
-  // Takes over an HTTP connection's socket, its queued output (the 101) and any bytes the client
-  // sent after its handshake. With `deflate` (what the 101 agreed on), messages are compressed
-  // through `deflate_context`, which must then be given and outlive the connection.
+  // Takes over an HTTP connection's socket and its queued output (the 101). With `deflate` (what
+  // the 101 agreed on), messages are compressed through `deflate_context`, which must then be
+  // given and outlive the connection.
   WebSocketConnection(ConnectionHost& host, uint64_t id, UniqueFd socket, WriteQueue output,
-                      std::string early_input, std::shared_ptr<UpgradedEvents> events,
+                      std::shared_ptr<UpgradedEvents> events,
                       std::optional<WebSocketDeflateParams> deflate = std::nullopt,
                       WebSocketDeflateContext* deflate_context = nullptr);
   ~WebSocketConnection() override;
 
-  void start();
+  // Once installed: sends the 101, reports on_open, then processes `early_input` (what the client
+  // sent after its handshake, in the same reads) and reads on.
+  void start(std::string early_input);
   void on_io(uint32_t events) override;
 
   // From upgraded handles.
@@ -46,17 +48,35 @@ public:
 
   bool closed() const override { return state_ == State::Closed; }
   // The window the server compresses this connection's messages with; 0 without permessage-deflate.
-  int deflate_window_bits() const { return deflate_window_bits_; }
+  int deflate_window_bits() const { return deflate_ ? deflate_->window_bits : 0; }
   void check_timeout(EventLoop::Clock::time_point now) override;
   void begin_shutdown() override;
   void force_close() override;
 
 private:
-  enum class State {
+  enum class State : uint8_t {
     Open,
     Draining,  // must close (peer's close or an error); the app may still answer earlier messages
     CloseSent, // our close frame is queued; waiting for the peer's
     Closed,
+  };
+
+  // permessage-deflate, when the 101 agreed on it.
+  struct Deflate {
+    Deflate(WebSocketDeflateContext& deflate_context, const WebSocketDeflateParams& params,
+            uint64_t max_message_size)
+        : context(deflate_context), window_bits(params.server_window_bits),
+          inflater(params, max_message_size, deflate_context.inflaters()) {}
+    WebSocketDeflateContext& context;
+    int window_bits;
+    WebSocketMessageInflater inflater;
+  };
+  // The close handshake, from its start (our close, or the peer's, or a protocol error) on.
+  struct Closing {
+    uint16_t code;      // what on_close reports; also what our close frame says
+    bool echo;          // our close frame repeats the peer's code alone
+    std::string reason; // what on_close reports; unless `echo`, our close frame's reason
+    EventLoop::Clock::time_point deadline; // for the peer's close frame, or its FIN after ours
   };
 
   // Reads and processes input; stops after a short read unless `until_eagain`.
@@ -68,28 +88,29 @@ private:
   void answer_ping(std::span<const std::byte> payload);
   void queue_pending_pong();
   void begin_final_close(uint16_t code, std::string_view reason, bool echo);
+  // What on_close reports if TCP ends now: the close handshake's, or 1006 before one began.
+  uint16_t close_code() const { return closing_ ? closing_->code : websocket_close::kAbnormal; }
+  std::string_view close_reason() const {
+    return closing_ ? std::string_view(closing_->reason) : std::string_view();
+  }
   bool is_open() const override { return state_ == State::Open; }
   void finish(uint16_t code, std::string_view reason) override;
   void on_output_sent() override;
 
-  std::string early_input_;
+  // Most of a server's WebSockets sit idle for hours: what only some connections use, or only at
+  // their end, is held through pointers that stay null until then.
   WebSocketFrameParser parser_;
   WebSocketMessageAssembler assembler_;
-  WebSocketDeflateContext* deflate_context_ = nullptr;
-  std::unique_ptr<WebSocketMessageInflater> inflater_; // with permessage-deflate
-  int deflate_window_bits_ = 0;
-  EventLoop::Clock::time_point last_input_;
-  EventLoop::Clock::time_point close_deadline_;
-  State state_ = State::Open;
-  uint16_t close_code_ = 1006;
-  std::string close_reason_;
+  std::unique_ptr<Deflate> deflate_;
+  std::unique_ptr<Closing> closing_;
   std::unique_ptr<WebSocketControlFrame> pending_pong_; // the answer to the latest ping, waiting
-  uint8_t pongs_queued_ = 0;                            // pongs in the queue, not yet sent
+  EventLoop::Clock::time_point last_input_;
+  State state_ = State::Open;
+  uint8_t pongs_queued_ = 0; // pongs in the queue, not yet sent
   bool ping_outstanding_ = false;
   bool shutting_down_ = false;
   bool closing_after_flush_ = false; // close TCP once everything queued is sent
   bool write_shut_ = false;
-  bool final_close_echo_ = false;
 };
 
 } // namespace bromine

@@ -124,6 +124,8 @@ WebSocketFrameEvent WebSocketFrameParser::parse_into(std::span<const std::byte> 
 WebSocketFrameEvent WebSocketFrameParser::parse_impl(std::span<const std::byte> input,
                                                      std::byte* writable_input,
                                                      std::span<std::byte> out) {
+  // The last call delivered the control frame gathered there: its view has expired.
+  if (split_control_ && state_ != State::kControl) split_control_.reset();
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(input.data());
   const std::size_t size = input.size();
   std::size_t pos = 0;
@@ -177,14 +179,31 @@ WebSocketFrameEvent WebSocketFrameParser::parse_impl(std::span<const std::byte> 
     }
 
     case State::kControl: {
-      const std::size_t take = static_cast<std::size_t>(
-          std::min<std::uint64_t>(remaining_, static_cast<std::uint64_t>(size - pos)));
-      if (take > 0) std::memcpy(control_.data() + control_size_, input.data() + pos, take);
-      control_size_ = static_cast<std::uint8_t>(control_size_ + take);
-      remaining_ -= take;
-      pos += take;
-      if (remaining_ > 0) return need_more();
-      WebSocketFrameEvent event = control_frame();
+      // At most 125 bytes (check_second_byte).
+      const auto length = static_cast<std::size_t>(frame_size_);
+      std::span<std::byte> body;
+      if (!split_control_ && length <= size - pos &&
+          (writable_input != nullptr || length <= out.size())) {
+        // The whole payload is here (nearly always): unmask it where it lies, or into `out`.
+        std::byte* dst = writable_input != nullptr ? writable_input + pos : out.data();
+        websocket_mask_copy(input.subspan(pos, length), dst, mask_, 0);
+        body = {dst, length};
+        pos += length;
+        remaining_ = 0;
+      } else {
+        // Split across inputs (or too big for `out`): gather it into storage of its own.
+        if (pos == size) return need_more();
+        if (!split_control_) split_control_ = std::make_unique_for_overwrite<std::byte[]>(length);
+        const std::size_t gathered = length - static_cast<std::size_t>(remaining_);
+        const std::size_t take = std::min(static_cast<std::size_t>(remaining_), size - pos);
+        std::memcpy(split_control_.get() + gathered, input.data() + pos, take);
+        remaining_ -= take;
+        pos += take;
+        if (remaining_ > 0) return need_more();
+        body = {split_control_.get(), length};
+        websocket_mask(body, mask_, 0);
+      }
+      WebSocketFrameEvent event = control_frame(body);
       if (event.type != WebSocketFrameEvent::Type::kError) event.consumed = pos;
       return event;
     }
@@ -201,7 +220,7 @@ bool WebSocketFrameParser::check_first_byte(std::uint8_t b0) {
   fin_ = (b0 & 0x80) != 0;
   frame_compressed_ = (b0 & 0x40) != 0;
   // RSV1 is permessage-deflate's "compressed" bit: only on a message's first frame, once agreed.
-  if (frame_compressed_ && (!options_.allow_compressed || is_control(frame_opcode_) ||
+  if (frame_compressed_ && (!allow_compressed_ || is_control(frame_opcode_) ||
                             frame_opcode_ == WebSocketOpcode::kContinuation))
     return fail(websocket_close::kProtocolError, "reserved bits set");
   if (is_control(frame_opcode_)) {
@@ -240,7 +259,6 @@ bool WebSocketFrameParser::start_frame(const std::uint8_t* header) {
   frame_size_ = remaining_ = length;
 
   if (is_control(frame_opcode_)) {
-    control_size_ = 0;
     state_ = State::kControl;
     return true;
   }
@@ -252,7 +270,7 @@ bool WebSocketFrameParser::start_frame(const std::uint8_t* header) {
   }
   // Deflate may make incompressible data a little longer (5 bytes per stored block of up to 64
   // KiB): a compressed message may use that much more; the inflater checks what it inflates to.
-  const std::uint64_t max = options_.max_message_size;
+  const std::uint64_t max = max_message_size_;
   const std::uint64_t margin = message_compressed_ ? (max >> 10) + 64 : 0;
   const std::uint64_t limit = max > UINT64_MAX - margin ? UINT64_MAX : max + margin;
   // message_size_ never exceeds the limit, so the subtraction cannot wrap.
@@ -303,11 +321,8 @@ WebSocketFrameEvent WebSocketFrameParser::data_piece(const std::byte* src, std::
   return event;
 }
 
-WebSocketFrameEvent WebSocketFrameParser::control_frame() {
-  const std::span<std::byte> body(control_.data(), control_size_);
-  websocket_mask(body, mask_, 0);
-  control_size_ = 0;
-
+// `body` is the whole payload, unmasked.
+WebSocketFrameEvent WebSocketFrameParser::control_frame(std::span<const std::byte> body) {
   WebSocketFrameEvent event;
   event.opcode = event.frame_opcode = frame_opcode_;
   event.payload = body;
@@ -347,7 +362,7 @@ WebSocketFrameEvent WebSocketFrameParser::control_frame() {
   return event;
 }
 
-bool WebSocketFrameParser::fail(std::uint16_t code, std::string_view reason) {
+bool WebSocketFrameParser::fail(std::uint16_t code, const char* reason) {
   state_ = State::kFailed;
   error_code_ = code;
   error_reason_ = reason;

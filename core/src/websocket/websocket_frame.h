@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -97,7 +98,8 @@ struct WebSocketFrameEvent {
   std::uint64_t frame_size = 0; // kData: the whole frame's payload length
   std::size_t consumed = 0;     // input bytes used by this call (header bytes included)
   // kData: unmasked payload bytes, inside the caller's input (parse) or output (parse_into)
-  // buffer. Control events: the unmasked body, inside the parser (valid until the next call).
+  // buffer. Control events: the unmasked body, valid until the next call: inside the caller's
+  // input or output buffer too when the frame came in one input, else inside the parser.
   std::span<const std::byte> payload;
   // kClose: the peer's reason (valid UTF-8). kError: a short description, for logs or as the
   // reason of our close frame.
@@ -111,12 +113,14 @@ struct WebSocketFrameEvent {
 // Resumable parser of the frames a client sends to a server. Feed it the bytes as they arrive, in
 // any split: each call returns at most one event and says how many input bytes it used; call again
 // with the rest. Data payloads are delivered as they arrive (a frame may come in several kData
-// pieces); control frames (at most 125 bytes) are gathered inside the parser and delivered whole,
-// also between the fragments of a message. Text messages are UTF-8 checked across pieces and
-// fragments, failing on the first impossible byte. Nothing is allocated. After kError every call
-// returns the same error and uses no input; after kClose further input is used and ignored (a peer
-// sends nothing after its close frame). A compressed message's size limit applies to its
-// compressed bytes plus a small margin for deflate's stored blocks; the inflater bounds the rest.
+// pieces); control frames (at most 125 bytes) are delivered whole, also between the fragments of a
+// message: read where they lie when one input holds them, else gathered into storage allocated for
+// that frame and freed on the next call (the only allocation; an idle parser holds none). Text
+// messages are UTF-8 checked across pieces and fragments, failing on the first impossible byte.
+// After kError every call returns the same error and uses no input; after kClose further input is
+// used and ignored (a peer sends nothing after its close frame). A compressed message's size limit
+// applies to its compressed bytes plus a small margin for deflate's stored blocks; the inflater
+// bounds the rest.
 // One parser per connection; one thread at a time.
 //
 //   for (auto in = buffer; !in.empty();) {
@@ -126,14 +130,16 @@ struct WebSocketFrameEvent {
 //   }
 class WebSocketFrameParser {
 public:
-  explicit WebSocketFrameParser(WebSocketParserOptions options = {}) : options_(options) {}
+  explicit WebSocketFrameParser(WebSocketParserOptions options = {})
+      : max_message_size_(options.max_message_size), allow_compressed_(options.allow_compressed) {}
 
   // Unmasks payload bytes in place in `input`; kData payload views point into it.
   WebSocketFrameEvent parse(std::span<std::byte> input);
   WebSocketFrameEvent parse(std::span<char> input) { return parse(std::as_writable_bytes(input)); }
 
   // Leaves `input` untouched and unmasks data payload into `out`, which must not be empty; a
-  // kData piece holds at most out.size() bytes and its payload view points into `out`.
+  // kData piece holds at most out.size() bytes and its payload view points into `out`. So does a
+  // control frame's body when `out` holds it.
   WebSocketFrameEvent parse_into(std::span<const std::byte> input, std::span<std::byte> out);
 
   // True while a fragmented message has started and its final frame has not been parsed.
@@ -151,17 +157,22 @@ private:
   bool start_frame(const std::uint8_t* header);
   WebSocketFrameEvent data_piece(const std::byte* src, std::size_t available, std::byte* dst,
                                  std::size_t dst_size);
-  WebSocketFrameEvent control_frame();
-  bool fail(std::uint16_t code, std::string_view reason); // enters kFailed; returns false
+  WebSocketFrameEvent control_frame(std::span<const std::byte> body);
+  bool fail(std::uint16_t code, const char* reason); // enters kFailed; returns false
   WebSocketFrameEvent error_event() const;
 
-  WebSocketParserOptions options_;
-  Utf8Validator text_validator_;
+  // One per connection, so laid out small: the options apart (no padding inside a struct), the
+  // error's reason a literal, and no control payload buffer but while a split one is gathered.
+  std::uint64_t max_message_size_;
   std::uint64_t frame_size_ = 0;   // payload length of the current frame
   std::uint64_t remaining_ = 0;    // payload bytes of the current frame still to come
   std::uint64_t message_size_ = 0; // declared payload bytes of the current message so far
-  std::string_view error_reason_;
+  const char* error_reason_ = "";
+  // A control frame's payload that came split across inputs (frame_size_ bytes); freed once done.
+  std::unique_ptr<std::byte[]> split_control_;
   std::uint16_t error_code_ = 0;
+  Utf8Validator text_validator_;
+  bool allow_compressed_;
   State state_ = State::kHeader;
   WebSocketOpcode frame_opcode_ = WebSocketOpcode::kContinuation;
   WebSocketOpcode message_opcode_ = WebSocketOpcode::kBinary;
@@ -170,10 +181,8 @@ private:
   bool message_compressed_ = false; // RSV1 on the current message's first frame
   bool in_message_ = false;         // a data frame without FIN was seen; continuations are expected
   std::uint8_t header_size_ = 0;
-  std::uint8_t control_size_ = 0;
   WebSocketMaskKey mask_{};
   std::array<std::uint8_t, kWebSocketMaxClientHeaderSize> header_{};
-  std::array<std::byte, kWebSocketMaxControlPayload> control_{};
 };
 
 struct WebSocketMessage {

@@ -1,11 +1,12 @@
 // Tests of WriteQueue over a real socket pair: byte order across pushes, partial writes when the
-// peer's buffer is full and their resumption, file ranges sent with sendfile(2), and failure once
-// the peer has gone.
+// peer's buffer is full and their resumption, file ranges sent with sendfile(2), failure once the
+// peer has gone, and no memory held once the queue is empty.
 #include "io/write_queue.h"
 #include "support/socket_client.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <memory>
 #include <poll.h>
 #include <string>
 #include <sys/socket.h>
@@ -197,6 +198,33 @@ TEST(WriteQueue, FailsOnceThePeerHasClosed) {
     pair.reader.reset();
     EXPECT_EQ(queue.flush(pair.writer.get()), WriteQueue::Result::Failed);
   }
+}
+
+// An idle connection's queue must cost nothing but its own fields, whatever it sent before.
+TEST(WriteQueue, AnEmptyQueueOwnsNoMemory) {
+  Watchdog watchdog(std::chrono::seconds(10));
+  SocketPair pair;
+  ASSERT_TRUE(pair.writer);
+  WriteQueue queue;
+  EXPECT_FALSE(queue.owns_memory());
+  // One piece, as a WebSocket handshake or an echoed frame leaves it.
+  const std::string head = "HTTP/1.1 101 Switching Protocols\r\n\r\n";
+  queue.push(head);
+  EXPECT_TRUE(queue.owns_memory());
+  EXPECT_EQ(queue.flush(pair.writer.get()), WriteQueue::Result::Drained);
+  EXPECT_FALSE(queue.owns_memory());
+  EXPECT_EQ(pair.read_available(), head);
+  // A few pieces (shared and file ones too), drained over several flushes.
+  queue.push(pattern(100000, 3));
+  queue.push_shared(std::make_shared<const std::string>("shared"));
+  queue.push_file(temp_file("a file"), 0, 6);
+  const std::string received = drain(queue, pair);
+  EXPECT_EQ(received.size(), 100000u + 6 + 6);
+  EXPECT_TRUE(queue.empty());
+  EXPECT_FALSE(queue.owns_memory());
+  queue.push("dropped");
+  queue.clear();
+  EXPECT_FALSE(queue.owns_memory());
 }
 
 TEST(WriteQueue, ClearDropsEverythingQueued) {

@@ -411,6 +411,88 @@ TEST(WebSocketFrameParser, ControlFrames) {
   });
 }
 
+// A control frame that one input holds is read where it lies; only one split across inputs is
+// gathered, into storage of its own. Each case is cut at every byte boundary into two inputs, and
+// at every pair of boundaries into three, unmasked in place and into buffers smaller and larger
+// than the payload.
+TEST(WebSocketFrameParser, ControlFramesSplitAtEveryBoundary) {
+  const std::string p125 = pattern(125);
+  const std::string reason = "going away \xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5";
+  const std::vector<FrameCase> cases = {
+      {"ping with 125 bytes", control(kPing, p125), {ping(p125)}},
+      {"pong with 125 bytes", control(kPong, p125), {pong(p125)}},
+      {"close with a code and a UTF-8 reason",
+       control(kClose, close_body(1001, reason)),
+       {closed(1001, reason)}},
+      {"close with a 123-byte reason",
+       control(kClose, close_body(4000, std::string(123, 'r'))),
+       {closed(4000, std::string(123, 'r'))}},
+      {"close reason with invalid UTF-8 at its end",
+       control(kClose, close_body(1000, "ok" + bytes({0xce}))),
+       {error(1007)}},
+      {"close with an invalid code", control(kClose, close_body(1005, "no")), {error(1002)}},
+      {"pings between fragments and after a message",
+       text("Hel", false) + control(kPing, p125) + cont("lo") + control(kPing, "x") + text("!"),
+       {data("text", false, false, "Hel"), ping(p125), data("text", true, true, "lo"), ping("x"),
+        msg_text("!")}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::size_t n = c.input.size();
+    for (std::size_t out_size : {0, 1, 64, 4096}) {
+      for (std::size_t first = 1; first < n; ++first) {
+        const Feed two{{first, n}, out_size, "cut at " + std::to_string(first)};
+        ASSERT_EQ(run(c.input, two), c.expected) << two.name << " out " << out_size;
+        if (out_size == 1 || out_size == 64) continue; // three-way cuts: in place and into 4096
+        for (std::size_t second = 1; first + second < n; ++second) {
+          const Feed three{{first, second, n},
+                           out_size,
+                           "cuts at " + std::to_string(first) + " and " +
+                               std::to_string(first + second)};
+          ASSERT_EQ(run(c.input, three), c.expected) << three.name << " out " << out_size;
+        }
+      }
+    }
+  }
+}
+
+// The view of a control frame's body: in the caller's buffer when one input held the frame, in the
+// parser when it came split; and still readable until the next call.
+TEST(WebSocketFrameParser, ControlFrameBodyLiesInTheInputUnlessSplit) {
+  const std::string frame = control(kPing, "Hello");
+  {
+    std::string buffer = frame;
+    WebSocketFrameParser parser;
+    const auto event = parser.parse(std::span(buffer));
+    ASSERT_EQ(event.type, Type::kPing);
+    EXPECT_EQ(event.consumed, buffer.size());
+    EXPECT_EQ(reinterpret_cast<const char*>(event.payload.data()), buffer.data() + 6);
+    EXPECT_EQ(buffer.substr(6), "Hello"); // unmasked where it lay
+  }
+  {
+    WebSocketFrameParser parser;
+    std::array<std::byte, 5> out{};
+    const auto event = parser.parse_into(as_bytes(frame), out);
+    ASSERT_EQ(event.type, Type::kPing);
+    EXPECT_EQ(event.payload.data(), out.data());
+    EXPECT_EQ(event.text(), "Hello");
+  }
+  {
+    std::string first = frame.substr(0, 8), second = frame.substr(8) + control(kPong, "");
+    WebSocketFrameParser parser;
+    EXPECT_EQ(parser.parse(std::span(first)).type, Type::kNeedMore);
+    const auto event = parser.parse(std::span(second));
+    ASSERT_EQ(event.type, Type::kPing);
+    EXPECT_EQ(event.consumed, 3u);
+    EXPECT_EQ(event.text(), "Hello");
+    const char* body = reinterpret_cast<const char*>(event.payload.data());
+    EXPECT_FALSE(body >= first.data() && body < first.data() + first.size());
+    EXPECT_FALSE(body >= second.data() && body < second.data() + second.size());
+    // The next call frees the gathered body and goes on.
+    EXPECT_EQ(parser.parse(std::span(second).subspan(event.consumed)).type, Type::kPong);
+  }
+}
+
 TEST(WebSocketFrameParser, CloseCodes) {
   // RFC 6455 7.4 and the Autobahn 7.7 (valid) and 7.9 (invalid) lists, plus the edges.
   for (int code : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000,

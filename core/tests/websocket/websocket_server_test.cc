@@ -1050,6 +1050,31 @@ TEST_F(WebSocketServerTest, ClosingUnsubscribesFromEveryChannel) {
   EXPECT_TRUE(newcomer.events->snapshot().publishes.empty());
 }
 
+// A connection holds its list of channels only while it has one: the list goes with the last
+// unsubscribe and comes back with the next subscribe.
+TEST_F(WebSocketServerTest, SubscribingAgainAfterLeavingEveryChannel) {
+  start();
+  set_behavior(Behavior{Echo::kNone});
+  Peer peer = open();
+  ASSERT_TRUE(peer.events);
+  UpgradedHandle socket = peer.events->socket();
+  socket.unsubscribe("never joined");
+  socket.subscribe("first");
+  socket.unsubscribe("first");
+  server_->publish("first", "not for the peer");
+  socket.subscribe("second");
+  socket.subscribe("events", true);
+  socket.unsubscribe("second");
+  socket.subscribe("second");
+  server_->publish("first", "still not for the peer");
+  server_->publish("events", "an event");
+  server_->publish("second", "second");
+  expect_message(peer.client, "second");
+  ASSERT_TRUE(peer.events->wait([](const Record& r) { return r.publishes.size() == 1; }));
+  EXPECT_EQ(peer.events->snapshot().publishes[0],
+            (std::pair<std::string, std::string>{"events", "an event"}));
+}
+
 TEST_F(WebSocketServerTest, PublishFromOtherThreadsKeepsEachThreadsOrder) {
   start();
   set_behavior(Behavior{Echo::kNone});
