@@ -124,7 +124,7 @@ void WebSocketConnection::process(std::span<char> data) {
       flush();
       return;
     case WebSocketFrameEvent::Type::kError:
-      begin_final_close(event.close_code, event.reason, false);
+      fail(event.close_code, event.reason);
       return;
     }
   }
@@ -141,10 +141,21 @@ bool WebSocketConnection::inflate_piece(const WebSocketFrameEvent& event) {
     }
     break;
   case WebSocketMessageInflater::Result::Type::kError:
-    begin_final_close(result.close_code, result.reason, false);
+    fail(result.close_code, result.reason);
     return false;
   }
   return true;
+}
+
+// The peer broke the protocol. Once our own close frame is out (CloseSent) no second one may
+// follow (RFC 6455 5.5.1): the connection ends as if the peer had answered.
+void WebSocketConnection::fail(uint16_t code, std::string_view reason) {
+  if (state_ == State::CloseSent) {
+    closing_after_flush_ = true;
+    flush();
+    return;
+  }
+  begin_final_close(code, reason, false);
 }
 
 // The connection must close (the peer's close frame, or a protocol error). Messages already handed

@@ -87,6 +87,7 @@ private:
   void queue_control(std::string_view frame);
   void answer_ping(std::span<const std::byte> payload);
   void queue_pending_pong();
+  void fail(uint16_t code, std::string_view reason);
   void begin_final_close(uint16_t code, std::string_view reason, bool echo);
   // What on_close reports if TCP ends now: the close handshake's, or 1006 before one began.
   uint16_t close_code() const { return closing_ ? closing_->code : websocket_close::kAbnormal; }

@@ -756,6 +756,31 @@ TEST_F(WebSocketServerTest, ServerCloseWaitsForTheClientsAnswer) {
   EXPECT_TRUE(r.messages.empty());
 }
 
+TEST_F(WebSocketServerTest, AProtocolErrorAfterOurCloseSendsNoSecondCloseFrame) {
+  start();
+  for (const BadInput& input : bad_inputs()) {
+    SCOPED_TRACE(input.name);
+    Peer peer = open();
+    ASSERT_TRUE(peer.events);
+    UpgradedHandle socket = peer.events->socket();
+    socket.close(4000, "x");
+    auto frame = peer.client.read_frame();
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->opcode, op::kClose);
+    // Instead of its close frame, the client breaks the protocol: the server has said all it may
+    // say (RFC 6455 5.5.1) and only ends TCP.
+    ASSERT_TRUE(peer.client.send_raw(input.bytes));
+    EXPECT_TRUE(peer.client.read_until_eof());
+    EXPECT_EQ(peer.client.unread_bytes(), 0u) << "a second close frame";
+    peer.client.close();
+    ASSERT_TRUE(peer.events->wait_closed());
+    Record r = peer.events->snapshot();
+    EXPECT_EQ(r.closes, 1);
+    EXPECT_EQ(r.close_code, 4000);
+    EXPECT_TRUE(r.messages.empty());
+  }
+}
+
 TEST_F(WebSocketServerTest, DeferredCloseWaitsForResumeAndKeepsWritesInOrder) {
   start();
   set_behavior(Behavior{Echo::kNone, true});
