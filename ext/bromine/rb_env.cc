@@ -120,21 +120,59 @@ VALUE new_string(std::string_view s) {
   return rb_str_new(s.data(), static_cast<long>(s.size()));
 }
 
+// An env's entries, gathered on the stack and put into the Hash in bulk: the table grows once and
+// no entry goes through Hash#[]='s update path. Flushed early for a request with many headers.
+class EnvEntries {
+public:
+  explicit EnvEntries(VALUE env) : env_(env) {}
+  EnvEntries(const EnvEntries&) = delete;
+  EnvEntries& operator=(const EnvEntries&) = delete;
+
+  void add(VALUE key, VALUE value) {
+    if (count_ == kMax) flush();
+    pairs_[2 * count_] = key;
+    pairs_[2 * count_ + 1] = value;
+    ++count_;
+  }
+
+  // The value added under `key`, or Qundef. Keys are interned (one object per name), so identity
+  // is equality.
+  VALUE find(VALUE key) const {
+    for (size_t i = 0; i < count_; ++i) {
+      if (pairs_[2 * i] == key) return pairs_[2 * i + 1];
+    }
+    return flushed_ ? rb_hash_lookup2(env_, key, Qundef) : Qundef;
+  }
+
+  void flush() {
+    rb_hash_bulk_insert(static_cast<long>(2 * count_), pairs_, env_);
+    count_ = 0;
+    flushed_ = true;
+  }
+
+private:
+  static constexpr size_t kMax = 32;
+  VALUE env_;
+  VALUE pairs_[2 * kMax]; // on the machine stack, which the GC scans
+  size_t count_ = 0;
+  bool flushed_ = false;
+};
+
 // SERVER_NAME and SERVER_PORT from a Host header ("example.com:8080", "[::1]:3000").
-void set_server_name(VALUE env, std::string_view host, const EnvDefaults& defaults) {
+void add_server_name(EnvEntries& entries, std::string_view host, const EnvDefaults& defaults) {
   if (host.empty()) {
-    rb_hash_aset(env, keys.server_name, defaults.server_name);
-    rb_hash_aset(env, keys.server_port, defaults.server_port);
+    entries.add(keys.server_name, defaults.server_name);
+    entries.add(keys.server_port, defaults.server_port);
     return;
   }
   size_t colon = host.rfind(':');
   size_t bracket = host.rfind(']');
   if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
-    rb_hash_aset(env, keys.server_name, new_string(host.substr(0, colon)));
-    rb_hash_aset(env, keys.server_port, new_string(host.substr(colon + 1)));
+    entries.add(keys.server_name, new_string(host.substr(0, colon)));
+    entries.add(keys.server_port, new_string(host.substr(colon + 1)));
   } else {
-    rb_hash_aset(env, keys.server_name, new_string(host));
-    rb_hash_aset(env, keys.server_port, defaults.server_port);
+    entries.add(keys.server_name, new_string(host));
+    entries.add(keys.server_port, defaults.server_port);
   }
 }
 
@@ -192,13 +230,13 @@ const EnvKeys& env_keys() {
 VALUE build_env(const EnvDefaults& defaults, HttpRequest& request, VALUE hijacker,
                 VALUE early_hints, VALUE* input) {
   VALUE env = rb_hash_dup(defaults.base_env);
-  rb_hash_aset(env, keys.request_method, method_string(request.method()));
-  rb_hash_aset(env, keys.path_info, new_string(request.path()));
-  rb_hash_aset(env, keys.query_string, new_string(request.query()));
-  rb_hash_aset(env, keys.request_uri, new_string(request.target()));
-  rb_hash_aset(env, keys.server_protocol,
-               request.version_minor() == 0 ? keys.http_1_0 : keys.http_1_1);
-  rb_hash_aset(env, keys.remote_addr, new_string(request.remote_address()));
+  EnvEntries entries(env);
+  entries.add(keys.request_method, method_string(request.method()));
+  entries.add(keys.path_info, new_string(request.path()));
+  entries.add(keys.query_string, new_string(request.query()));
+  entries.add(keys.request_uri, new_string(request.target()));
+  entries.add(keys.server_protocol, request.version_minor() == 0 ? keys.http_1_0 : keys.http_1_1);
+  entries.add(keys.remote_addr, new_string(request.remote_address()));
   std::string_view host;
   for (size_t i = 0; i < request.header_count(); ++i) {
     std::string_view name = request.header_name(i);
@@ -206,27 +244,28 @@ VALUE build_env(const EnvDefaults& defaults, HttpRequest& request, VALUE hijacke
     if (name.size() == 4 && iequals(name, "host")) host = value;
     VALUE key = header_key(name);
     if (NIL_P(key)) continue;
-    VALUE existing = rb_hash_lookup2(env, key, Qundef);
+    VALUE existing = entries.find(key);
     if (existing == Qundef) {
-      rb_hash_aset(env, key, new_string(value));
+      entries.add(key, new_string(value));
     } else {
       rb_str_cat(existing, ", ", 2); // a repeated header: one value, comma-joined
       rb_str_cat(existing, value.data(), static_cast<long>(value.size()));
     }
   }
-  set_server_name(env, host, defaults);
+  add_server_name(entries, host, defaults);
+  *input = make_input(request, defaults.null_input);
+  entries.add(keys.rack_input, *input);
+  entries.add(keys.rack_hijack_p, Qtrue);
+  entries.add(keys.rack_hijack, hijacker);
+  entries.add(keys.rack_early_hints, early_hints);
+  entries.add(keys.rack_response_finished, rb_ary_new());
+  entries.flush();
   if (!request.header("transfer-encoding").empty()) {
     // The body arrives decoded: describe it as what the app will read, as Puma does.
     rb_hash_delete(env, keys.http_transfer_encoding);
     rb_hash_aset(env, keys.content_length,
                  rb_str_new_cstr(std::to_string(request.body().size()).c_str()));
   }
-  *input = make_input(request, defaults.null_input);
-  rb_hash_aset(env, keys.rack_input, *input);
-  rb_hash_aset(env, keys.rack_hijack_p, Qtrue);
-  rb_hash_aset(env, keys.rack_hijack, hijacker);
-  rb_hash_aset(env, keys.rack_early_hints, early_hints);
-  rb_hash_aset(env, keys.rack_response_finished, rb_ary_new());
   return env;
 }
 
