@@ -36,6 +36,23 @@ class RackEnvTest < BromineTest::TestCase
     assert_equal "", env["body"]
   end
 
+  # More headers than the server gathers before its first insert into the env: a header repeated
+  # across that boundary, or after it, still becomes one comma-joined entry.
+  def test_env_of_a_request_with_many_headers
+    many = (1..40).map { |i| "X-Many-#{i}: v#{i}\r\n" }.join
+    client = raw_client
+    client << "GET /env HTTP/1.1\r\nX-Multi: one\r\n#{many}X-Multi: two\r\nX-Late: a\r\nX-Late: b\r\n" \
+              "Host: late.example:9000\r\n\r\n"
+    response = client.read_response
+    assert_equal 200, response.status, response.inspect
+    env = JSON.parse(response.body)
+    expected = (1..40).to_h { |i| ["HTTP_X_MANY_#{i}", "v#{i}"] }
+    expected.merge!("HTTP_X_MULTI" => "one, two", "HTTP_X_LATE" => "a, b", "HTTP_HOST" => "late.example:9000")
+    assert_equal expected, env["headers"]
+    assert_equal "late.example", env["SERVER_NAME"]
+    assert_equal "9000", env["SERVER_PORT"]
+  end
+
   def test_env_from_net_http
     env = JSON.parse(get("/env?x=%2Fy", { "X-Custom" => "value" }).body)
     assert_equal "/env", env["PATH_INFO"]
